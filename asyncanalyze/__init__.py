@@ -1,0 +1,111 @@
+"""asyncanalyze: an asyncio-native SDK for the Analyze async tasks API.
+
+Quick start::
+
+    async with AnalyzeAsyncClient() as client:   # key from TWELVE_LABS_API_KEY
+        created = await client.tasks.create(video=VideoContext_Url(url=...), prompt="Summarize")
+        task = await client.tasks.await_result(created)
+        print(task.result.data)
+"""
+
+from ._client import AnalyzeAsyncClient
+from ._config import (
+    DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_CONNECTION_LIMIT,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_POLL_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    PollPolicy,
+    RequestOptions,
+    RetryPolicy,
+)
+from ._errors import (
+    AnalyzeError,
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientStateError,
+    ConflictError,
+    InternalServerError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    PollTimeoutError,
+    RateLimitError,
+    ResponseValidationError,
+    TaskFailedError,
+    UnprocessableEntityError,
+)
+from ._models import (
+    OMIT,
+    AnalyzeTaskError,
+    AnalyzeTaskResponse,
+    AnalyzeTaskResult,
+    AnalyzeTaskResultUsage,
+    AnalyzeTaskStatus,
+    AnalyzeTaskWebhookInfo,
+    CreateAnalyzeTaskResponse,
+    FinishReason,
+    Omit,
+    PageInfo,
+    ResponseFormat,
+    TasksListResponse,
+    VideoContext,
+    VideoContext_AssetId,
+    VideoContext_Base64String,
+    VideoContext_Url,
+)
+from ._version import __version__
+from .resources.tasks import TasksClient
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_CONNECTION_LIMIT",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_POLL_TIMEOUT",
+    "DEFAULT_TIMEOUT",
+    "OMIT",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AnalyzeAsyncClient",
+    "AnalyzeError",
+    "AnalyzeTaskError",
+    "AnalyzeTaskResponse",
+    "AnalyzeTaskResult",
+    "AnalyzeTaskResultUsage",
+    "AnalyzeTaskStatus",
+    "AnalyzeTaskWebhookInfo",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientStateError",
+    "ConflictError",
+    "CreateAnalyzeTaskResponse",
+    "FinishReason",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "Omit",
+    "PageInfo",
+    "PermissionDeniedError",
+    "PollPolicy",
+    "PollTimeoutError",
+    "RateLimitError",
+    "RequestOptions",
+    "ResponseFormat",
+    "ResponseValidationError",
+    "RetryPolicy",
+    "TaskFailedError",
+    "TasksClient",
+    "TasksListResponse",
+    "UnprocessableEntityError",
+    "VideoContext",
+    "VideoContext_AssetId",
+    "VideoContext_Base64String",
+    "VideoContext_Url",
+    "__version__",
+]

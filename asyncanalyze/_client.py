@@ -1,0 +1,346 @@
+"""``AnalyzeAsyncClient``: configuration, lifetime, and the one request pipeline.
+
+Pipeline: build the request once -> send -> check status -> (only on a retryable failure)
+retry with backoff -> the resource decodes the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import platform
+import random
+import ssl
+import time
+import warnings
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Final
+
+import aiohttp
+import attrs
+from yarl import URL
+
+from ._config import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_CONNECTION_LIMIT,
+    DEFAULT_POLL_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    PollPolicy,
+    RequestOptions,
+    RetryPolicy,
+)
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    ClientStateError,
+    InvalidRequestError,
+    RateLimitError,
+)
+from ._protocol import RawResponse, encode_json, error_for_response
+from ._retry import Sleep, retry_after_failure
+from ._transport import Transport
+from ._version import __version__
+from .resources.tasks import TasksClient
+
+__all__ = ["AnalyzeAsyncClient"]
+
+_log: Final = logging.getLogger("asyncanalyze")
+_USER_AGENT: Final = (
+    f"asyncanalyze/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
+)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in {"localhost", "localhost."}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _resolve_base_url(base_url: str | None, allow_insecure_http: bool) -> str:
+    raw = base_url if base_url is not None else os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    try:
+        url = URL(raw.strip())
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError("base_url", f"is not a URL ({exc})") from None
+    if url.scheme not in {"http", "https"} or not url.host:
+        raise InvalidRequestError("base_url", f"must be an http(s) URL with a host, got {raw!r}")
+    if url.query_string or url.fragment or url.user or url.password:
+        raise InvalidRequestError("base_url", "must not carry credentials, a query or a fragment")
+    if url.scheme == "http" and not _is_loopback(url.host) and not allow_insecure_http:
+        raise InvalidRequestError(
+            "base_url",
+            "plain http sends the API key in clear text; use https, a loopback address, or"
+            " pass allow_insecure_http=True if you really mean it",
+        )
+    return str(url).rstrip("/")
+
+
+def _resolve_api_key(api_key: str | None) -> str:
+    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+    if key is None:
+        raise InvalidRequestError(
+            "api_key", f"is required: pass api_key=... or set the {API_KEY_ENV} variable"
+        )
+    if not isinstance(key, str) or not key.strip():
+        raise InvalidRequestError("api_key", "must be a non-empty string")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in key):
+        raise InvalidRequestError("api_key", "must not contain control characters")
+    return key.strip()
+
+
+def _check_ssl_context(ssl_context: ssl.SSLContext | None) -> None:
+    if ssl_context is not None and (
+        ssl_context.verify_mode == ssl.CERT_NONE or not ssl_context.check_hostname
+    ):
+        # Allowed for private CAs in development, but never silently.
+        warnings.warn(
+            "asyncanalyze: the ssl_context given does not verify certificates or host names;"
+            " the API key can be read by anyone in the middle",
+            stacklevel=3,
+        )
+
+
+class AnalyzeAsyncClient:
+    """An asyncio client for the Analyze async tasks API.
+
+    One client owns one connection pool; share it across any number of coroutines on its
+    event loop, and close it with ``async with`` or ``await client.aclose()``.
+
+    Options (all keyword-only):
+      api_key            falls back to ``TWELVE_LABS_API_KEY``; required.
+      base_url           falls back to ``ASYNCANALYZE_BASE_URL``, then the platform's URL.
+      timeout            seconds for one HTTP request (default 60).
+      connect_timeout    seconds to open a connection (default 10).
+      max_retries        retries per request (default 3); or a full ``retry_policy``.
+      poll_policy        how ``await_result`` spaces its polls (:class:`PollPolicy`).
+      poll_timeout       default deadline of ``await_result`` (default 3 hours).
+      connection_limit   concurrent connections of the pool (default 100).
+      session            a borrowed ``aiohttp.ClientSession``: used, never closed.
+      ssl_context        a custom ``ssl.SSLContext`` (e.g. a private CA); verification stays on.
+      allow_insecure_http  permit ``http://`` to a non-loopback host (the key travels in clear).
+      idempotency_keys   send an Idempotency-Key with every create (default True).
+      sleep              awaitable used for every wait (retries, polls); for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        max_retries: int | None = None,
+        retry_policy: RetryPolicy | None = None,
+        poll_policy: PollPolicy | None = None,
+        poll_timeout: float = DEFAULT_POLL_TIMEOUT,
+        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
+        session: aiohttp.ClientSession | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        allow_insecure_http: bool = False,
+        idempotency_keys: bool = True,
+        default_headers: Mapping[str, str] | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
+        self._api_key = _resolve_api_key(api_key)
+        self._base_url = _resolve_base_url(base_url, allow_insecure_http)
+        for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
+            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                raise InvalidRequestError(name, "must be a number of seconds > 0")
+        if not isinstance(connection_limit, int) or connection_limit < 1:
+            raise InvalidRequestError("connection_limit", "must be an int >= 1")
+        if not isinstance(poll_timeout, int | float) or poll_timeout <= 0:
+            raise InvalidRequestError("poll_timeout", "must be a number of seconds > 0")
+        policy = retry_policy or RetryPolicy()
+        if max_retries is not None:
+            if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+                raise InvalidRequestError("max_retries", "must be an int >= 0")
+            policy = attrs.evolve(policy, max_retries=max_retries)
+        _check_ssl_context(ssl_context)
+        self.retry_policy: RetryPolicy = policy
+        self.poll_policy: PollPolicy = poll_policy or PollPolicy()
+        self.poll_timeout: float = float(poll_timeout)
+        self.idempotency_keys = idempotency_keys
+        self.sleep: Sleep = sleep or asyncio.sleep
+        self.rng = random.Random()
+        self._timeout = float(timeout)
+        self._transport = Transport(
+            session=session,
+            connection_limit=connection_limit,
+            connect_timeout=float(connect_timeout),
+            ssl_context=ssl_context,
+        )
+        base_headers = {
+            "x-api-key": self._api_key,
+            "User-Agent": _USER_AGENT,
+            "Accept": "application/json",
+            **(default_headers or {}),
+        }
+        self._headers: Final = base_headers
+        self._json_headers: Final = {**base_headers, "Content-Type": "application/json"}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        # Loop time until which every request of this client holds off, set by a 429.
+        self._paused_until = 0.0
+        self.tasks = TasksClient(self)
+
+    # -- identity -----------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __repr__(self) -> str:
+        # The key is deliberately absent: reprs end up in logs and tracebacks.
+        return f"AnalyzeAsyncClient(base_url={self._base_url!r})"
+
+    def clock(self) -> float:
+        """Monotonic seconds, on the loop's clock when one runs (what deadlines are based on)."""
+        loop = self._loop
+        return loop.time() if loop is not None else time.monotonic()
+
+    # -- lifetime -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AnalyzeAsyncClient:
+        self._bind_loop()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool this client opened (a borrowed session is left open)."""
+        self._closed = True
+        await self._transport.aclose()
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        # Warn only; scheduling cleanup from __del__ is what causes "Event loop is closed".
+        transport = getattr(self, "_transport", None)
+        if transport is not None and transport.has_open_owned_session:
+            _warn(
+                f"unclosed {self!r}: use 'async with' or 'await client.aclose()'",
+                ResourceWarning,
+                source=self,
+                stacklevel=2,
+            )
+
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.get_running_loop()
+        if self._closed:
+            raise ClientStateError("this AnalyzeAsyncClient is closed; create a new one")
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise ClientStateError(
+                "this AnalyzeAsyncClient belongs to another event loop; create one client per"
+                " loop (e.g. inside the coroutine that asyncio.run() runs)"
+            )
+        return loop
+
+    # -- the request pipeline -----------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+        idempotent: bool,
+        headers: Mapping[str, str] | None = None,
+    ) -> RawResponse:
+        loop = self._bind_loop()
+        url = URL(self._base_url + path, encoded=True)
+        request_headers = self._json_headers if body is not None else self._headers
+        timeout = self._timeout
+        policy = self.retry_policy
+        if options is not None:
+            if options.timeout_in_seconds is not None:
+                timeout = float(options.timeout_in_seconds)
+            if options.max_retries is not None:
+                policy = attrs.evolve(policy, max_retries=options.max_retries)
+            if options.additional_query_parameters:
+                params = {**(params or {}), **options.additional_query_parameters}
+            if options.additional_body_parameters and body is not None:
+                body = {**body, **options.additional_body_parameters}
+            if options.additional_headers:
+                request_headers = {**request_headers, **options.additional_headers}
+        if headers:
+            request_headers = {**request_headers, **headers}
+        payload = encode_json(body) if body is not None else None
+        attempt_number = 0
+
+        async def attempt() -> RawResponse:
+            nonlocal attempt_number
+            attempt_number += 1
+            if self._paused_until > loop.time():
+                await self.sleep(self._paused_until - loop.time())
+            started = loop.time()
+            try:
+                response = await self._transport.send(
+                    method,
+                    url,
+                    headers=request_headers,
+                    params=params or None,
+                    body=payload,
+                    timeout=timeout,
+                )
+            except APIConnectionError as exc:
+                if _log.isEnabledFor(logging.DEBUG):
+                    _log.debug(
+                        "%s %s -> %s (attempt %d, %.3fs)",
+                        method,
+                        path,
+                        type(exc).__name__,
+                        attempt_number,
+                        loop.time() - started,
+                    )
+                raise
+            if _log.isEnabledFor(logging.DEBUG):
+                _log.debug(
+                    "%s %s -> %d (attempt %d, %.3fs)",
+                    method,
+                    path,
+                    response.status,
+                    attempt_number,
+                    loop.time() - started,
+                )
+            if 200 <= response.status < 300:
+                return response
+            error = error_for_response(response)
+            if isinstance(error, RateLimitError) and error.retry_after:
+                # One 429 pauses every coroutine of this client: no stampede of lone retries.
+                pause = min(error.retry_after, policy.max_retry_after)
+                self._paused_until = max(self._paused_until, loop.time() + pause)
+            raise error
+
+        try:
+            return await attempt()
+        except (APIConnectionError, APIStatusError) as exc:
+            return await retry_after_failure(
+                exc,
+                attempt,
+                policy=policy,
+                idempotent=idempotent,
+                sleep=self.sleep,
+                rng=self.rng,
+                description=f"{method} {path}",
+            )

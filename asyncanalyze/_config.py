@@ -1,0 +1,99 @@
+"""Frozen configuration values and the defaults, each a named constant with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_CONNECTION_LIMIT",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_POLL_TIMEOUT",
+    "DEFAULT_TIMEOUT",
+    "PollPolicy",
+    "RequestOptions",
+    "RetryPolicy",
+]
+
+DEFAULT_BASE_URL: Final = "https://api.twelvelabs.io/v1.3"
+API_KEY_ENV: Final = "TWELVE_LABS_API_KEY"
+BASE_URL_ENV: Final = "ASYNCANALYZE_BASE_URL"
+
+# Every call here is small JSON; a minute covers a slow base64 upload (30 MiB) on a modest
+# uplink while still surfacing a hung connection well before a user would give up.
+DEFAULT_TIMEOUT: Final = 60.0
+# Connecting is either fast or broken; failing in 10 s lets the retry try another attempt.
+DEFAULT_CONNECT_TIMEOUT: Final = 10.0
+# Sized for the batch case (hundreds of concurrent polls) without opening more sockets than a
+# typical rate limit could use; aiohttp's own default is also 100. Per-host, so 100 to the API.
+DEFAULT_CONNECTION_LIMIT: Final = 100
+# Three retries ride out a deploy blip or a 429 burst (~0.5+1+2 s of backoff) without turning a
+# real outage into minutes of silent waiting.
+DEFAULT_MAX_RETRIES: Final = 3
+# A 2-hour video can take tens of minutes to analyze; three hours bounds a forgotten wait.
+DEFAULT_POLL_TIMEOUT: Final = 3 * 3600.0
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How one request is retried after a retryable failure.
+
+    Waits are "full jitter" exponential: uniform(0, min(max_delay, initial_delay * 2**n)), so
+    many clients failing together spread out instead of retrying in lockstep. A server's
+    ``Retry-After`` replaces the computed wait; above ``max_retry_after`` the error is raised
+    at once instead, because waiting less than the server asked only earns another 429.
+    """
+
+    max_retries: int = DEFAULT_MAX_RETRIES
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        if self.initial_delay < 0 or self.max_delay < 0 or self.max_retry_after < 0:
+            raise ValueError("delays must be >= 0")
+
+
+@attrs.frozen
+class PollPolicy:
+    """How ``await_result`` spaces its polls (separate from request retries).
+
+    Defaults: first poll after 2 s, each gap x1.3, capped at 20 s, +/-20 % jitter. Tasks run from
+    seconds to tens of minutes: a 30 s task is seen within ~5 s using about as many polls as fixed
+    5 s polling, and a 20 min task takes ~66 polls instead of 240 while the detection lag stays
+    under the 20 s cap (under 2 % of its duration).
+    """
+
+    initial_delay: float = 2.0
+    multiplier: float = 1.3
+    max_delay: float = 20.0
+    jitter: float = 0.2
+
+    def __attrs_post_init__(self) -> None:
+        if self.initial_delay < 0 or self.max_delay < 0:
+            raise ValueError("poll delays must be >= 0")
+        if self.multiplier < 1:
+            raise ValueError("multiplier must be >= 1")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError("jitter must be within 0..1")
+
+    def delay(self, poll_number: int) -> float:
+        """The un-jittered gap before poll ``poll_number`` (1-based)."""
+        return min(self.max_delay, self.initial_delay * self.multiplier ** (poll_number - 1))
+
+
+@attrs.frozen
+class RequestOptions:
+    """Per-call overrides; every field left as None keeps the client's setting."""
+
+    timeout_in_seconds: float | None = None
+    max_retries: int | None = None
+    additional_headers: Mapping[str, str] | None = None
+    additional_query_parameters: Mapping[str, Any] | None = None
+    additional_body_parameters: Mapping[str, Any] | None = None

@@ -1,0 +1,130 @@
+"""The one cattrs converter: wire dicts <-> models. Nothing else in the package imports cattrs.
+
+Decoding is strict about types (a dict is never silently turned into a ``str``) but lenient
+about evolution: unknown fields are ignored and unknown enum values are kept as strings.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final, TypeVar
+
+from cattrs import Converter
+from cattrs.strategies import configure_tagged_union
+
+from ._models import (
+    AnalyzeTaskStatus,
+    FinishReason,
+    ResponseFormat,
+    VideoContext,
+    VideoContext_AssetId,
+    VideoContext_Base64String,
+    VideoContext_Url,
+)
+
+__all__ = ["WireError", "structure", "unstructure"]
+
+T = TypeVar("T")
+_OpenEnum = TypeVar("_OpenEnum", AnalyzeTaskStatus, FinishReason)
+
+_VIDEO_TAGS: Final[dict[type, str]] = {
+    VideoContext_Url: "url",
+    VideoContext_AssetId: "asset_id",
+    VideoContext_Base64String: "base64_string",
+}
+
+
+class WireError(Exception):
+    """A wire value does not fit its model (wrapped into ResponseValidationError upstream)."""
+
+
+def _strict_str(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise WireError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _strict_int(value: Any, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise WireError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _strict_float(value: Any, _: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise WireError(f"expected a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _strict_bool(value: Any, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise WireError(f"expected a boolean, got {type(value).__name__}")
+    return value
+
+
+def _dict(value: Any, _: type) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise WireError(f"expected an object, got {type(value).__name__}")
+    return value
+
+
+def _datetime(value: Any, _: type) -> datetime:
+    if not isinstance(value, str):
+        raise WireError(f"expected an RFC 3339 timestamp, got {type(value).__name__}")
+    parsed = datetime.fromisoformat(value)
+    # RFC 3339 always carries an offset; a bare local time would be ambiguous, so read it as UTC.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _open_enum(cls: type[_OpenEnum]) -> Any:
+    def structure_enum(value: Any, _: type) -> _OpenEnum:
+        if not isinstance(value, str):
+            raise WireError(f"expected a string for {cls.__name__}, got {type(value).__name__}")
+        return cls(value)
+
+    return structure_enum
+
+
+def _make_converter() -> Converter:
+    converter = Converter(detailed_validation=False, forbid_extra_keys=False)
+    converter.register_structure_hook(str, _strict_str)
+    converter.register_structure_hook(int, _strict_int)
+    converter.register_structure_hook(float, _strict_float)
+    converter.register_structure_hook(bool, _strict_bool)
+    converter.register_structure_hook_func(lambda t: t == dict[str, Any], _dict)
+    converter.register_structure_hook(datetime, _datetime)
+    converter.register_unstructure_hook(datetime, lambda value: value.isoformat())
+    converter.register_structure_hook(AnalyzeTaskStatus, _open_enum(AnalyzeTaskStatus))
+    converter.register_structure_hook(FinishReason, _open_enum(FinishReason))
+    configure_tagged_union(
+        VideoContext,
+        converter,
+        tag_name="type",
+        tag_generator=_VIDEO_TAGS.__getitem__,
+    )
+    converter.register_unstructure_hook(
+        ResponseFormat, lambda fmt: {"type": fmt.type, "json_schema": fmt.json_schema}
+    )
+    return converter
+
+
+_converter: Final = _make_converter()
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Decode wire data into ``cls``; any mismatch becomes a :class:`WireError`."""
+    try:
+        return _converter.structure(data, cls)
+    except WireError:
+        raise
+    except Exception as exc:  # cattrs raises KeyError/TypeError/ValueError and its own groups
+        raise WireError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def unstructure(value: Any) -> Any:
+    """Encode a model (or a union member such as a VideoContext) as wire data."""
+    if isinstance(value, tuple(_VIDEO_TAGS)):
+        return _converter.unstructure(value, VideoContext)
+    return _converter.unstructure(value)

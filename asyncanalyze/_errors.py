@@ -1,0 +1,175 @@
+"""The exception tree. Every error the SDK raises is an ``AnalyzeError``::
+
+    AnalyzeError
+    ├── InvalidRequestError (also a ValueError)   bad input caught before any request is sent
+    ├── ClientStateError (also a RuntimeError)    client closed, or used from another event loop
+    ├── APIConnectionError                        no HTTP response (refused, reset, DNS)
+    │   └── APITimeoutError                       the request timed out
+    ├── APIStatusError                            non-2xx: .status_code .code .message .body
+    │   ├── BadRequestError 400
+    │   ├── AuthenticationError 401
+    │   ├── PermissionDeniedError 403
+    │   ├── NotFoundError 404
+    │   ├── ConflictError 409
+    │   ├── UnprocessableEntityError 422
+    │   ├── RateLimitError 429 (.retry_after)
+    │   └── InternalServerError 5xx
+    ├── ResponseValidationError                   a 2xx body that does not fit the model
+    ├── TaskFailedError                           await_result saw failed/canceled: .task
+    └── PollTimeoutError (also a TimeoutError)    await_result gave up: .task
+
+Errors carry their data as attributes; messages never include the API key because no
+error is ever built from request headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._models import AnalyzeTaskResponse
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AnalyzeError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientStateError",
+    "ConflictError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PollTimeoutError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "TaskFailedError",
+    "UnprocessableEntityError",
+]
+
+
+class AnalyzeError(Exception):
+    """Base class of every error raised by asyncanalyze."""
+
+
+class InvalidRequestError(AnalyzeError, ValueError):
+    """An argument breaks a documented rule; nothing was sent."""
+
+    def __init__(self, parameter: str, rule: str) -> None:
+        super().__init__(f"{parameter}: {rule}")
+        self.parameter = parameter
+        self.rule = rule
+
+
+class ClientStateError(AnalyzeError, RuntimeError):
+    """The client cannot be used in its current state (closed, or bound to another loop)."""
+
+
+class APIConnectionError(AnalyzeError):
+    """No HTTP response was received.
+
+    ``request_sent`` is False when the failure happened before the request could reach the
+    server (connection refused, DNS failure): retrying such a request can never duplicate work.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_sent = request_sent
+
+
+class APITimeoutError(APIConnectionError):
+    """The request did not complete within its timeout."""
+
+
+class APIStatusError(AnalyzeError):
+    """The server answered with a non-2xx status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str | None = None,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        detail = f"{status_code}"
+        if code:
+            detail += f" {code}"
+        super().__init__(f"{detail}: {message}" if message else detail)
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.body = body
+        self.headers: Mapping[str, str] = headers or {}
+        self.request_id = request_id
+
+
+class BadRequestError(APIStatusError):
+    """400: the server rejected the request's parameters."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing or wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such task (or it belongs to another key)."""
+
+
+class ConflictError(APIStatusError):
+    """409: the task is still being processed and cannot be deleted."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: e.g. an unsupported JSON-schema keyword in response_format."""
+
+
+class RateLimitError(APIStatusError):
+    """429: slow down. ``retry_after`` is the server's advice in seconds, when given."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """5xx: trouble on the server's side."""
+
+
+class ResponseValidationError(AnalyzeError):
+    """A 2xx response whose body does not fit the expected model; ``body`` is the raw bytes."""
+
+    def __init__(self, message: str, *, body: bytes, status_code: int) -> None:
+        super().__init__(f"{message} (status {status_code}, {len(body)} bytes)")
+        self.body = body
+        self.status_code = status_code
+
+
+class TaskFailedError(AnalyzeError):
+    """The awaited task ended ``failed`` or ``canceled``; ``task`` is the final task."""
+
+    def __init__(self, task: AnalyzeTaskResponse) -> None:
+        reason = task.error.message if task.error is not None else "no reason given"
+        super().__init__(f"task {task.task_id} ended {task.status.value}: {reason}")
+        self.task = task
+
+
+class PollTimeoutError(AnalyzeError, TimeoutError):
+    """The wait's deadline passed; ``task`` is the last state seen (None if never fetched)."""
+
+    def __init__(self, task_id: str, timeout: float, task: AnalyzeTaskResponse | None) -> None:
+        status = task.status.value if task is not None else "unknown"
+        super().__init__(f"task {task_id} not terminal after {timeout:g}s (last status: {status})")
+        self.task_id = task_id
+        self.timeout = timeout
+        self.task = task

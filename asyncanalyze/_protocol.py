@@ -1,0 +1,205 @@
+"""What requests look like and what responses mean, without any I/O.
+
+Plain functions over (status, headers, body) so the hard decisions are tested without sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any, Final, TypeVar
+from urllib.parse import quote
+
+import attrs
+
+from ._convert import WireError, structure
+from ._errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    UnprocessableEntityError,
+)
+
+try:  # the optional [speed] extra: orjson decodes ~2x faster than the stdlib
+    import orjson
+
+    _loads: Any = orjson.loads
+    _dumps: Any = orjson.dumps
+except ImportError:  # pragma: no cover - exercised when the extra is absent
+    _loads = json.loads
+
+    def _dumps(value: Any) -> bytes:
+        return json.dumps(value, separators=(",", ":")).encode()
+
+
+__all__ = [
+    "RawResponse",
+    "decode",
+    "encode_json",
+    "error_for_response",
+    "parse_retry_after",
+    "task_path",
+]
+
+T = TypeVar("T")
+
+_STATUS_ERRORS: Final[dict[int, type[APIStatusError]]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+_REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-amzn-requestid", "x-trace-id")
+# Server advice beyond a day is treated as nonsense rather than obeyed.
+_MAX_SANE_RETRY_AFTER: Final = 86_400.0
+_BODY_EXCERPT: Final = 200
+
+
+@attrs.frozen
+class RawResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+TASKS_PATH: Final = "/analyze/tasks"
+
+
+def task_path(task_id: object) -> str:
+    """The path of one task, with the id escaped so it can only ever be one path segment."""
+    if not isinstance(task_id, str):
+        raise InvalidRequestError("task_id", f"must be a str, got {type(task_id).__name__}")
+    if not task_id.strip():
+        raise InvalidRequestError("task_id", "must be a non-empty string")
+    if task_id in {".", ".."} or "/" in task_id or "\\" in task_id:
+        raise InvalidRequestError("task_id", f"{task_id!r} is not a task id (path characters)")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in task_id):
+        raise InvalidRequestError("task_id", "must not contain control characters")
+    return f"{TASKS_PATH}/{quote(task_id, safe='')}"
+
+
+def encode_json(value: Any) -> bytes:
+    return bytes(_dumps(value))
+
+
+def decode(response: RawResponse, cls: type[T]) -> T:
+    """Turn a 2xx body into ``cls`` or raise ResponseValidationError with the raw body."""
+    try:
+        data = _loads(response.body)
+    except ValueError as exc:
+        raise ResponseValidationError(
+            f"response body is not JSON ({exc})", body=response.body, status_code=response.status
+        ) from exc
+    try:
+        return structure(data, cls)
+    except WireError as exc:
+        raise ResponseValidationError(
+            f"response does not fit {cls.__name__}: {exc}",
+            body=response.body,
+            status_code=response.status,
+        ) from exc
+
+
+def _error_fields(body: bytes) -> tuple[str | None, str]:
+    """(code, message) from either error shape, an empty body, or text that is not JSON."""
+    if not body.strip():
+        return None, ""
+    try:
+        data = _loads(body)
+    except ValueError:
+        text = body.decode("utf-8", "replace").strip()
+        return None, text[:_BODY_EXCERPT]
+    if isinstance(data, dict):
+        inner = data.get("error")
+        fields = inner if isinstance(inner, dict) else data
+        code = fields.get("code")
+        message = fields.get("message")
+        if message is None and isinstance(inner, str):
+            message = inner
+        return (
+            code if isinstance(code, str) else None,
+            message if isinstance(message, str) else "",
+        )
+    return None, ""
+
+
+def _request_id(headers: Mapping[str, str]) -> str | None:
+    for name in _REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def error_for_response(response: RawResponse) -> APIStatusError:
+    """The typed error for a non-2xx response."""
+    code, message = _error_fields(response.body)
+    status = response.status
+    kwargs: dict[str, Any] = {
+        "status_code": status,
+        "code": code,
+        "body": response.body,
+        "headers": response.headers,
+        "request_id": _request_id(response.headers),
+    }
+    if status == 429:
+        return RateLimitError(
+            message or "rate limited", retry_after=parse_retry_after(response.headers), **kwargs
+        )
+    if status >= 500:
+        return InternalServerError(message or "server error", **kwargs)
+    cls = _STATUS_ERRORS.get(status, APIStatusError)
+    return cls(message or f"HTTP {status}", **kwargs)
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms``, ``Retry-After`` (seconds or HTTP date).
+
+    Never raises and never returns a negative, NaN or absurd value: bad advice is ignored.
+    """
+    millis = _finite(headers.get("retry-after-ms"))
+    if millis is not None:
+        return _bounded(millis / 1000.0)
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    seconds = _finite(raw)
+    if seconds is not None:
+        return _bounded(seconds)
+    try:
+        when = parsedate_to_datetime(raw.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        return None
+    current = time.time() if now is None else now
+    return _bounded(when.timestamp() - current)
+
+
+def _finite(raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        value = float(raw.strip())
+    except (ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _bounded(seconds: float) -> float | None:
+    if seconds > _MAX_SANE_RETRY_AFTER:
+        return None
+    return max(0.0, seconds)

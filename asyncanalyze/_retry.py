@@ -1,0 +1,112 @@
+"""The only tenacity code for request retries: what may be retried, and how long to wait.
+
+The happy path never enters this module: a request is attempted once, and only a retryable
+failure pays for a retrier. That keeps per-request overhead near raw aiohttp.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Final, TypeVar
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from ._config import RetryPolicy
+from ._errors import APIConnectionError, APIStatusError, RateLimitError
+from ._protocol import parse_retry_after
+
+__all__ = ["Sleep", "is_retryable", "retry_after_failure", "wait_before_retry"]
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+
+_log: Final = logging.getLogger("asyncanalyze")
+_RETRYABLE_STATUS: Final = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def is_retryable(exc: BaseException, *, idempotent: bool, policy: RetryPolicy) -> bool:
+    """Whether repeating the request is both useful and safe.
+
+    ``idempotent`` is True for GET/DELETE and for a create that carries an Idempotency-Key:
+    after an ambiguous failure (timeout, reset, 5xx) the server may have acted, so only those
+    may be repeated. A 429 and a refused connection mean nothing was done: always safe.
+    """
+    if isinstance(exc, RateLimitError):
+        return exc.retry_after is None or exc.retry_after <= policy.max_retry_after
+    if isinstance(exc, APIConnectionError):
+        return idempotent or not exc.request_sent
+    if isinstance(exc, APIStatusError):
+        return idempotent and (exc.status_code in _RETRYABLE_STATUS or exc.status_code >= 500)
+    return False
+
+
+def wait_before_retry(
+    exc: BaseException | None, attempt: int, policy: RetryPolicy, rng: random.Random
+) -> float:
+    """Seconds before retry number ``attempt`` (1-based): the server's advice, else full jitter."""
+    if isinstance(exc, APIStatusError):
+        advised = (
+            exc.retry_after if isinstance(exc, RateLimitError) else parse_retry_after(exc.headers)
+        )
+        if advised is not None:
+            return min(advised, policy.max_retry_after)
+    ceiling = min(policy.max_delay, policy.initial_delay * 2 ** (attempt - 1))
+    return rng.uniform(0.0, ceiling)
+
+
+async def retry_after_failure(
+    first_error: BaseException,
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    idempotent: bool,
+    sleep: Sleep,
+    rng: random.Random,
+    description: str,
+) -> T:
+    """Retry ``attempt`` after ``first_error`` (raised by the first try) per ``policy``.
+
+    Raises the last error when it is not retryable or the retries are spent.
+    """
+    if policy.max_retries == 0 or not is_retryable(
+        first_error, idempotent=idempotent, policy=policy
+    ):
+        raise first_error
+    pending_first: list[BaseException] = [first_error]
+
+    async def replay_then_attempt() -> T:
+        # tenacity counts the failure that already happened as attempt 1 and waits after it.
+        if pending_first:
+            raise pending_first.pop()
+        return await attempt()
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        return wait_before_retry(exc, state.attempt_number, policy, rng)
+
+    def log_retry(state: RetryCallState) -> None:
+        if _log.isEnabledFor(logging.INFO):
+            exc = state.outcome.exception() if state.outcome is not None else None
+            delay = state.next_action.sleep if state.next_action is not None else 0.0
+            _log.info(
+                "retrying %s in %.2fs after %s (retry %d of %d)",
+                description,
+                delay,
+                type(exc).__name__,
+                state.attempt_number,
+                policy.max_retries,
+            )
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(policy.max_retries + 1),
+        wait=wait,
+        retry=retry_if_exception(
+            lambda exc: is_retryable(exc, idempotent=idempotent, policy=policy)
+        ),
+        sleep=sleep,
+        before_sleep=log_retry,
+        reraise=True,
+    )
+    return await retrying(replay_then_attempt)

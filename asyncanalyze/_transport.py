@@ -1,0 +1,113 @@
+"""The only aiohttp client code: one session per client and one ``send``.
+
+aiohttp's exceptions become ours here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from ._errors import APIConnectionError, APITimeoutError
+from ._protocol import RawResponse
+
+__all__ = ["Transport"]
+
+
+class Transport:
+    """Owns (or borrows) an ``aiohttp.ClientSession`` and sends one request at a time with it."""
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None,
+        connection_limit: int,
+        connect_timeout: float,
+        ssl_context: ssl.SSLContext | None,
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._connection_limit = connection_limit
+        self._connect_timeout = connect_timeout
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+
+    @property
+    def owns_session(self) -> bool:
+        return self._owns_session
+
+    @property
+    def has_open_owned_session(self) -> bool:
+        return self._owns_session and self._session is not None and not self._session.closed
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        session = self._session
+        if session is None:
+            # Created on first use so it binds to the loop that actually runs the requests.
+            connector = aiohttp.TCPConnector(
+                limit=self._connection_limit,
+                limit_per_host=self._connection_limit,
+                ttl_dns_cache=300,
+                ssl=self._ssl,
+            )
+            session = aiohttp.ClientSession(
+                connector=connector,
+                # Cookies mean nothing to this API; skipping the jar saves work per response.
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=True,
+            )
+            self._session = session
+        return session
+
+    async def send(
+        self,
+        method: str,
+        url: URL,
+        *,
+        headers: Mapping[str, str],
+        params: Mapping[str, Any] | None,
+        body: bytes | None,
+        timeout: float,
+    ) -> RawResponse:
+        session = self._get_session()
+        client_timeout = aiohttp.ClientTimeout(
+            total=timeout, sock_connect=min(self._connect_timeout, timeout)
+        )
+        try:
+            async with session.request(
+                method,
+                url,
+                headers=headers,
+                params=params,
+                data=body,
+                timeout=client_timeout,
+                allow_redirects=False,
+            ) as response:
+                payload = await response.read()
+                return RawResponse(response.status, response.headers, payload)
+        except (aiohttp.ConnectionTimeoutError, aiohttp.SocketTimeoutError) as exc:
+            # A connect timeout happens before anything is sent, but the socket-read kind may not.
+            sent = not isinstance(exc, aiohttp.ConnectionTimeoutError)
+            raise APITimeoutError(
+                f"{method} timed out after {timeout:g}s", request_sent=sent
+            ) from exc
+        except TimeoutError as exc:
+            raise APITimeoutError(f"{method} timed out after {timeout:g}s") from exc
+        except aiohttp.ClientConnectorError as exc:
+            # Refused / DNS / TLS handshake: the request never left this machine.
+            raise APIConnectionError(
+                f"cannot connect to {url.host}: {exc.os_error}", request_sent=False
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise APIConnectionError(f"{method} failed: {type(exc).__name__}: {exc}") from exc
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None and self._owns_session and not session.closed:
+            await session.close()
+            # Give the SSL transports a tick to finish closing, as aiohttp's docs advise.
+            await asyncio.sleep(0)

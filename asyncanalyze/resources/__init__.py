@@ -1,0 +1,5 @@
+"""API resources: one module per endpoint group."""
+
+from .tasks import TasksClient
+
+__all__ = ["TasksClient"]

@@ -1,0 +1,164 @@
+"""Argument checks run before any request: each names the parameter and the rule it breaks."""
+
+from __future__ import annotations
+
+import binascii
+import math
+from collections.abc import Mapping
+from typing import Any, Final
+
+from .._errors import InvalidRequestError
+from .._models import (
+    OMIT,
+    AnalyzeTaskStatus,
+    Omit,
+    ResponseFormat,
+    VideoContext,
+    VideoContext_AssetId,
+    VideoContext_Base64String,
+    VideoContext_Url,
+)
+
+__all__ = [
+    "MAX_BASE64_VIDEO_BYTES",
+    "check_max_tokens",
+    "check_page",
+    "check_page_limit",
+    "check_prompt",
+    "check_response_format",
+    "check_status",
+    "check_temperature",
+    "check_video",
+]
+
+# The brief's "30 MB" read generously as MiB: the server, not the SDK, has the last word.
+MAX_BASE64_VIDEO_BYTES: Final = 30 * 1024 * 1024
+MAX_TOKENS_LIMIT: Final = 4096
+MAX_PAGE_LIMIT: Final = 50
+_KNOWN_STATUSES: Final = tuple(status.value for status in AnalyzeTaskStatus)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_prompt(prompt: object) -> str:
+    if not isinstance(prompt, str):
+        raise InvalidRequestError("prompt", f"must be a str, got {type(prompt).__name__}")
+    if not prompt.strip():
+        raise InvalidRequestError("prompt", "must not be empty")
+    return prompt
+
+
+def check_temperature(temperature: object) -> float | Omit:
+    if temperature is OMIT:
+        return OMIT
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+        raise InvalidRequestError("temperature", "must be a number between 0 and 1")
+    if not (math.isfinite(temperature) and 0.0 <= temperature <= 1.0):
+        raise InvalidRequestError("temperature", f"must be between 0 and 1, got {temperature}")
+    return float(temperature)
+
+
+def check_max_tokens(max_tokens: object) -> int | Omit:
+    if max_tokens is OMIT:
+        return OMIT
+    if not _is_int(max_tokens):
+        raise InvalidRequestError("max_tokens", f"must be an int, got {type(max_tokens).__name__}")
+    assert isinstance(max_tokens, int)
+    if not 1 <= max_tokens <= MAX_TOKENS_LIMIT:
+        raise InvalidRequestError(
+            "max_tokens", f"must be between 1 and {MAX_TOKENS_LIMIT}, got {max_tokens}"
+        )
+    return max_tokens
+
+
+def check_page(page: object) -> int | None:
+    if page is None:
+        return None
+    if not _is_int(page) or page < 1:  # type: ignore[operator]
+        raise InvalidRequestError("page", f"must be an int >= 1, got {page!r}")
+    assert isinstance(page, int)
+    return page
+
+
+def check_page_limit(page_limit: object) -> int | None:
+    if page_limit is None:
+        return None
+    if not _is_int(page_limit) or not 1 <= page_limit <= MAX_PAGE_LIMIT:  # type: ignore[operator]
+        raise InvalidRequestError(
+            "page_limit", f"must be an int between 1 and {MAX_PAGE_LIMIT}, got {page_limit!r}"
+        )
+    assert isinstance(page_limit, int)
+    return page_limit
+
+
+def check_status(status: object) -> str | None:
+    if status is None:
+        return None
+    value = status.value if isinstance(status, AnalyzeTaskStatus) else status
+    if not isinstance(value, str) or value not in _KNOWN_STATUSES:
+        raise InvalidRequestError("status", f"must be one of {', '.join(_KNOWN_STATUSES)}")
+    return value
+
+
+def check_video(video: object) -> VideoContext:
+    if isinstance(video, VideoContext_Url):
+        url = video.url
+        if not isinstance(url, str) or not url.strip():
+            raise InvalidRequestError("video.url", "must be a non-empty URL")
+        if not url.lower().startswith(("http://", "https://")):
+            raise InvalidRequestError("video.url", "must be an http(s) URL to a media file")
+        return video
+    if isinstance(video, VideoContext_AssetId):
+        if not isinstance(video.asset_id, str) or not video.asset_id.strip():
+            raise InvalidRequestError("video.asset_id", "must be a non-empty string")
+        return video
+    if isinstance(video, VideoContext_Base64String):
+        _check_base64(video.base64_string)
+        return video
+    raise InvalidRequestError(
+        "video",
+        "must be exactly one of VideoContext_Url, VideoContext_AssetId, VideoContext_Base64String"
+        f", got {type(video).__name__}",
+    )
+
+
+def _check_base64(data: object) -> None:
+    name = "video.base64_string"
+    if not isinstance(data, str) or not data:
+        raise InvalidRequestError(name, "must be a non-empty base64 string")
+    # Size first, from the length alone: refusing 200 MB should not cost decoding 200 MB.
+    padding = len(data) - len(data.rstrip("="))
+    decoded_size = len(data) * 3 // 4 - padding
+    if decoded_size > MAX_BASE64_VIDEO_BYTES:
+        raise InvalidRequestError(
+            name,
+            f"holds {decoded_size:,} bytes of video; the limit is {MAX_BASE64_VIDEO_BYTES:,}"
+            " (30 MiB): upload larger files as an asset or pass a URL",
+        )
+    try:
+        binascii.a2b_base64(data, strict_mode=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidRequestError(name, f"is not valid base64 ({exc})") from None
+
+
+def check_response_format(response_format: object) -> dict[str, Any] | Omit:
+    if response_format is OMIT:
+        return OMIT
+    kind: object
+    schema: object
+    if isinstance(response_format, ResponseFormat):
+        kind, schema = response_format.type, response_format.json_schema
+    elif isinstance(response_format, Mapping):
+        kind, schema = response_format.get("type"), response_format.get("json_schema")
+        extra = set(response_format) - {"type", "json_schema"}
+        if extra:
+            raise InvalidRequestError("response_format", f"unknown keys {sorted(map(str, extra))}")
+    else:
+        raise InvalidRequestError("response_format", "must be a ResponseFormat or a dict")
+    if kind != "json_schema":
+        raise InvalidRequestError("response_format.type", f"must be 'json_schema', got {kind!r}")
+    if not isinstance(schema, Mapping):
+        raise InvalidRequestError("response_format.json_schema", "must be a dict (a JSON Schema)")
+    return {"type": "json_schema", "json_schema": dict(schema)}

@@ -1,0 +1,193 @@
+"""``client.tasks``: the four endpoints of /analyze/tasks plus waiting and paging helpers."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from .._config import PollPolicy, RequestOptions
+from .._convert import unstructure
+from .._errors import InvalidRequestError
+from .._models import (
+    OMIT,
+    AnalyzeTaskResponse,
+    AnalyzeTaskStatus,
+    CreateAnalyzeTaskResponse,
+    Omit,
+    ResponseFormat,
+    TasksListResponse,
+    VideoContext,
+)
+from .._protocol import TASKS_PATH, decode, task_path
+from ..polling import StatusCallback, poll_until_terminal
+from . import _checks
+
+if TYPE_CHECKING:
+    from .._client import AnalyzeAsyncClient
+
+__all__ = ["TasksClient"]
+
+
+class TasksClient:
+    """Analysis tasks: create, list, retrieve, delete, and wait for results."""
+
+    def __init__(self, client: AnalyzeAsyncClient) -> None:
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"TasksClient({self._client!r})"
+
+    async def list(
+        self,
+        *,
+        page: int | None = None,
+        page_limit: int | None = None,
+        status: AnalyzeTaskStatus | str | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> TasksListResponse:
+        """One page of tasks, newest first. Unset arguments are not sent."""
+        params: dict[str, Any] = {}
+        if (checked_page := _checks.check_page(page)) is not None:
+            params["page"] = checked_page
+        if (checked_limit := _checks.check_page_limit(page_limit)) is not None:
+            params["page_limit"] = checked_limit
+        if (checked_status := _checks.check_status(status)) is not None:
+            params["status"] = checked_status
+        response = await self._client._request(
+            "GET", TASKS_PATH, params=params, options=request_options, idempotent=True
+        )
+        return decode(response, TasksListResponse)
+
+    async def iter(
+        self,
+        *,
+        status: AnalyzeTaskStatus | str | None = None,
+        page_limit: int = _checks.MAX_PAGE_LIMIT,
+        request_options: RequestOptions | None = None,
+    ) -> AsyncIterator[AnalyzeTaskResponse]:
+        """Every task across all pages, newest first: ``async for task in client.tasks.iter()``.
+
+        Pages are fetched lazily, one request per ``page_limit`` tasks. Tasks created while
+        iterating shift later pages, so a task may be seen twice; ids make that easy to skip.
+        """
+        _checks.check_status(status)
+        _checks.check_page_limit(page_limit)
+        page = 1
+        while True:
+            listing = await self.list(
+                page=page, page_limit=page_limit, status=status, request_options=request_options
+            )
+            for task in listing.data:
+                yield task
+            total_pages = listing.page_info.total_page
+            last_page = (
+                page >= total_pages if total_pages is not None else len(listing.data) < page_limit
+            )
+            if last_page or not listing.data:
+                return
+            page += 1
+
+    async def create(
+        self,
+        *,
+        video: VideoContext,
+        prompt: str,
+        temperature: float | Omit = OMIT,
+        max_tokens: int | Omit = OMIT,
+        response_format: ResponseFormat | dict[str, Any] | Omit = OMIT,
+        idempotency_key: str | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> CreateAnalyzeTaskResponse:
+        """Start an analysis; returns at once with the task id.
+
+        Every create sends an ``Idempotency-Key`` (``idempotency_key`` or a fresh UUID), the
+        same on each retry, so a retry after a lost response returns the first task instead
+        of paying for a second. Pass your own key to make a create safe to repeat across runs.
+        """
+        body: dict[str, Any] = {
+            "video": unstructure(_checks.check_video(video)),
+            "prompt": _checks.check_prompt(prompt),
+        }
+        if (checked_temperature := _checks.check_temperature(temperature)) is not OMIT:
+            body["temperature"] = checked_temperature
+        if (checked_max_tokens := _checks.check_max_tokens(max_tokens)) is not OMIT:
+            body["max_tokens"] = checked_max_tokens
+        if (checked_format := _checks.check_response_format(response_format)) is not OMIT:
+            body["response_format"] = checked_format
+        key = self._idempotency_key(idempotency_key)
+        response = await self._client._request(
+            "POST",
+            TASKS_PATH,
+            body=body,
+            options=request_options,
+            idempotent=key is not None,
+            headers={"Idempotency-Key": key} if key is not None else None,
+        )
+        return decode(response, CreateAnalyzeTaskResponse)
+
+    def _idempotency_key(self, explicit: str | None) -> str | None:
+        if explicit is not None:
+            if not isinstance(explicit, str) or not explicit.strip() or len(explicit) > 255:
+                raise InvalidRequestError(
+                    "idempotency_key", "must be a non-empty string of at most 255 characters"
+                )
+            if any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in explicit):
+                raise InvalidRequestError(
+                    "idempotency_key", "must be printable ASCII without spaces (a header value)"
+                )
+            return explicit
+        return uuid.uuid4().hex if self._client.idempotency_keys else None
+
+    async def retrieve(
+        self, task_id: str, *, request_options: RequestOptions | None = None
+    ) -> AnalyzeTaskResponse:
+        """The task's current status, and its result once ``ready``."""
+        response = await self._client._request(
+            "GET", task_path(task_id), options=request_options, idempotent=True
+        )
+        return decode(response, AnalyzeTaskResponse)
+
+    async def delete(self, task_id: str, *, request_options: RequestOptions | None = None) -> None:
+        """Delete a finished task (a task still in progress gets ConflictError)."""
+        await self._client._request(
+            "DELETE", task_path(task_id), options=request_options, idempotent=True
+        )
+
+    async def await_result(
+        self,
+        task: str | CreateAnalyzeTaskResponse,
+        *,
+        timeout: float | None = None,
+        poll_policy: PollPolicy | None = None,
+        on_status_change: StatusCallback | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> AnalyzeTaskResponse:
+        """Poll until the task is terminal and return it once ``ready``.
+
+        ``timeout`` (seconds) defaults to the client's ``poll_timeout``; ``math.inf`` waits
+        for ever. Raises TaskFailedError (``.task``) when the task fails or is canceled and
+        PollTimeoutError (``.task``: the last state seen) when the deadline passes.
+        ``on_status_change`` (plain or async function) gets the task at each new status.
+        """
+        just_created = isinstance(task, CreateAnalyzeTaskResponse)
+        task_id = task.task_id if isinstance(task, CreateAnalyzeTaskResponse) else task
+        task_path(task_id)  # reject a bad id before any waiting
+        policy = poll_policy or self._client.poll_policy
+        wait_for = self._client.poll_timeout if timeout is None else timeout
+        if not isinstance(wait_for, int | float) or isinstance(wait_for, bool) or wait_for <= 0:
+            raise InvalidRequestError("timeout", "must be a number of seconds > 0")
+        client = self._client
+        return await poll_until_terminal(
+            lambda: self.retrieve(task_id, request_options=request_options),
+            task_id=task_id,
+            policy=policy,
+            timeout=None if math.isinf(wait_for) else float(wait_for),
+            sleep=client.sleep,
+            clock=client.clock,
+            rng=client.rng,
+            # A task created a moment ago cannot be done yet: skip the poll that would say so.
+            first_delay=policy.initial_delay if just_created else 0.0,
+            on_status_change=on_status_change,
+        )
