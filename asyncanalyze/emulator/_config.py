@@ -1,0 +1,112 @@
+"""The emulator's settings as frozen values; defaults are named constants."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+from ._clock import ManualClock
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_SPEED = 1.0
+DEFAULT_SEED = 0
+DEFAULT_WEBHOOK_MAX_ATTEMPTS = 5
+DEFAULT_WEBHOOK_RETRY_BASE = 0.5  # real seconds before the 2nd attempt; doubles after that
+API_PREFIX = "/v1.3"
+ADMIN_PREFIX = "/_emulator"
+
+ENDPOINTS = ("list", "create", "retrieve", "delete")
+ALL_ENDPOINTS = "*"
+
+ErrorShape = Literal["nested", "flat"]
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Faults for one endpoint. Probabilities are per request, drawn from the seeded generator.
+
+    ``latency`` is added to every request of the endpoint (real seconds). At most one of the
+    other faults fires per request; they are tried in the order the fields are declared.
+    """
+
+    reset: float = 0.0  # close the connection without answering
+    error_500: float = 0.0
+    error_503: float = 0.0
+    too_many_requests: float = 0.0  # a 429 with Retry-After, unrelated to the real rate limit
+    drop_after_create: float = 0.0  # create only: the task IS created, then the connection drops
+    latency: float = 0.0
+    retry_after: int = 1  # the Retry-After the injected 429 carries
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in {"latency", "retry_after"}:
+                if value < 0:
+                    raise ValueError(f"{item.name} must not be negative")
+            elif not 0.0 <= value <= 1.0:
+                raise ValueError(f"{item.name} is a probability between 0 and 1")
+
+    @property
+    def active(self) -> bool:
+        return self != FaultConfig()
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> FaultConfig:
+        known = {item.name for item in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"unknown fault kind(s): {', '.join(sorted(unknown))}")
+        return cls(**{name: value for name, value in raw.items()})
+
+    def to_dict(self) -> dict[str, float]:
+        return {item.name: getattr(self, item.name) for item in fields(self)}
+
+
+def normalise_faults(faults: Mapping[str, FaultConfig]) -> dict[str, FaultConfig]:
+    """Expand the ``"*"`` key to every endpoint; an explicit endpoint entry wins over ``"*"``."""
+    unknown = set(faults) - {*ENDPOINTS, ALL_ENDPOINTS}
+    if unknown:
+        raise ValueError(f"unknown endpoint(s) for faults: {', '.join(sorted(unknown))}")
+    shared = faults.get(ALL_ENDPOINTS)
+    expanded: dict[str, FaultConfig] = {}
+    for endpoint in ENDPOINTS:
+        chosen = faults.get(endpoint, shared)
+        if chosen is not None and chosen.active:
+            expanded[endpoint] = chosen
+    return expanded
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Everything the CLI offers, as keyword arguments of ``Emulator``."""
+
+    host: str = DEFAULT_HOST
+    port: int = 0  # 0 = a free port chosen by the OS
+    speed: float = DEFAULT_SPEED  # emulator seconds per real second
+    clock: ManualClock | None = None  # overrides speed: time moves only by clock.advance()
+    api_key: str | None = None  # None = any non-empty x-api-key is accepted
+    create_rpm: float | None = None  # create requests per minute per API key; None = unlimited
+    error_shape: ErrorShape = "nested"
+    db_path: str | None = None  # SQLite file; None = in memory
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_max_attempts: int = DEFAULT_WEBHOOK_MAX_ATTEMPTS
+    webhook_retry_base: float = DEFAULT_WEBHOOK_RETRY_BASE
+    introspection: bool = False
+    faults: Mapping[str, FaultConfig] = field(default_factory=dict)
+    seed: int = DEFAULT_SEED
+    fetch_media: bool = True  # fetch and probe loopback video URLs (never any other host)
+
+    def __post_init__(self) -> None:
+        if self.error_shape not in ("nested", "flat"):
+            raise ValueError("error_shape is 'nested' or 'flat'")
+        if self.speed <= 0:
+            raise ValueError("speed must be positive")
+        if self.create_rpm is not None and self.create_rpm <= 0:
+            raise ValueError("create_rpm must be positive (or None for unlimited)")
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("webhook_url needs webhook_secret to sign events")
+        if self.webhook_max_attempts < 1:
+            raise ValueError("webhook_max_attempts must be at least 1")
+        normalise_faults(self.faults)
