@@ -1,0 +1,56 @@
+"""Small helpers for reading what aioresponses saw."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aioresponses import aioresponses
+
+TASK_JSON: dict[str, Any] = {
+    "task_id": "64f8d2c7e4a1b37f8a9c5d12",
+    "status": "ready",
+    "created_at": "2024-09-26T10:29:19.968Z",
+    "completed_at": "2024-09-26T10:30:45.123Z",
+    "result": {
+        "generation_id": "gen_xyz789",
+        "data": "The video shows a cat.",
+        "finish_reason": "stop",
+        "usage": {"output_tokens": 150, "input_tokens": 45},
+    },
+}
+
+
+def task_json(status: str = "ready", **extra: Any) -> dict[str, Any]:
+    body = {**TASK_JSON, "status": status, **extra}
+    if status != "ready":
+        body.pop("result", None)
+    if status not in {"ready", "failed"}:
+        body.pop("completed_at", None)
+    return body
+
+
+def calls(mock: aioresponses) -> list[tuple[str, str, dict[str, Any]]]:
+    """(method, url, kwargs) of every request, in the order they were sent."""
+    seen = []
+    for (method, url), requests in mock.requests.items():
+        for request in requests:
+            seen.append((request.kwargs.get("_order", 0), method, str(url), request.kwargs))
+    return [(method, url, kwargs) for _, method, url, kwargs in seen]
+
+
+def sent_count(mock: aioresponses) -> int:
+    return sum(len(requests) for requests in mock.requests.values())
+
+
+def json_body(kwargs: dict[str, Any]) -> Any:
+    data = kwargs["data"]
+    return json.loads(data)
+
+
+def header(kwargs: dict[str, Any], name: str) -> str | None:
+    headers = kwargs.get("headers") or {}
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None

@@ -1,0 +1,62 @@
+"""Shared fixtures: a client pointed at a fake host, with waits recorded instead of slept."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import aioresponses.core as aioresponses_core
+import pytest
+from aiohttp import ClientResponse
+from aioresponses import aioresponses
+
+from asyncanalyze import AnalyzeAsyncClient, PollPolicy
+
+BASE_URL = "https://api.test/v1.3"
+API_KEY = "tlk_TEST_SECRET_KEY_0123456789"
+
+
+class _ClientResponseCompat(ClientResponse):
+    """aioresponses 0.7.9 predates aiohttp 3.14's required ``stream_writer`` argument."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
+        super().__init__(*args, **kwargs)
+
+
+if "stream_writer" in inspect.signature(ClientResponse.__init__).parameters:
+    aioresponses_core.ClientResponse = _ClientResponseCompat  # type: ignore[misc]
+
+
+class RecordingSleep:
+    """Stands in for asyncio.sleep: records each requested wait and returns at once."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def sleep() -> RecordingSleep:
+    return RecordingSleep()
+
+
+@pytest.fixture
+def mocked() -> Iterator[aioresponses]:
+    with aioresponses() as mock:
+        yield mock
+
+
+@pytest.fixture
+async def client(sleep: RecordingSleep) -> AsyncIterator[AnalyzeAsyncClient]:
+    async with AnalyzeAsyncClient(
+        api_key=API_KEY,
+        base_url=BASE_URL,
+        sleep=sleep,
+        poll_policy=PollPolicy(initial_delay=1.0, multiplier=2.0, max_delay=8.0, jitter=0.0),
+    ) as client:
+        yield client

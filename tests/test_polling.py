@@ -1,0 +1,179 @@
+"""await_result: backoff, terminal states, deadline, fatal errors, callbacks, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aioresponses import aioresponses
+
+from asyncanalyze import (
+    AnalyzeAsyncClient,
+    AnalyzeTaskResponse,
+    AuthenticationError,
+    CreateAnalyzeTaskResponse,
+    NotFoundError,
+    PollPolicy,
+    PollTimeoutError,
+    TaskFailedError,
+)
+from asyncanalyze._config import PollPolicy as Policy
+
+from ._helpers import sent_count, task_json
+from .conftest import BASE_URL, RecordingSleep
+
+TASK_URL = f"{BASE_URL}/analyze/tasks/t1"
+
+
+def queue(mocked: aioresponses, *statuses: str) -> None:
+    for status in statuses:
+        extra = {"error": {"message": "Video too long"}} if status == "failed" else {}
+        mocked.get(TASK_URL, payload=task_json(status, task_id="t1", **extra))
+
+
+async def test_polls_until_ready_with_growing_gaps(
+    client: AnalyzeAsyncClient, mocked: aioresponses, sleep: RecordingSleep
+) -> None:
+    """Polls back off per PollPolicy (1, 2, 4 s here) and return the ready task."""
+    queue(mocked, "queued", "pending", "processing", "ready")
+    task = await client.tasks.await_result("t1")
+    assert task.status == "ready" and task.result is not None
+    assert sleep.waits == [1.0, 2.0, 4.0]
+
+
+async def test_just_created_task_skips_the_first_poll(
+    client: AnalyzeAsyncClient, mocked: aioresponses, sleep: RecordingSleep
+) -> None:
+    """Given a CreateAnalyzeTaskResponse, the first poll waits initial_delay first."""
+    queue(mocked, "ready")
+    await client.tasks.await_result(CreateAnalyzeTaskResponse(task_id="t1", status="queued"))  # type: ignore[arg-type]
+    assert sleep.waits == [1.0]
+
+
+async def test_failed_task_raises_with_the_task(
+    client: AnalyzeAsyncClient, mocked: aioresponses
+) -> None:
+    """failed ends the wait with TaskFailedError carrying the final task."""
+    queue(mocked, "processing", "failed")
+    with pytest.raises(TaskFailedError) as info:
+        await client.tasks.await_result("t1")
+    assert info.value.task.status == "failed"
+    assert "Video too long" in str(info.value)
+
+
+async def test_canceled_task_raises(client: AnalyzeAsyncClient, mocked: aioresponses) -> None:
+    """canceled is terminal and raises TaskFailedError too."""
+    queue(mocked, "canceled")
+    with pytest.raises(TaskFailedError):
+        await client.tasks.await_result("t1")
+
+
+async def test_unknown_status_keeps_polling(
+    client: AnalyzeAsyncClient, mocked: aioresponses
+) -> None:
+    """A status the SDK has never seen is treated as not terminal."""
+    queue(mocked, "warming_up", "ready")
+    assert (await client.tasks.await_result("t1")).status == "ready"
+
+
+async def test_timeout_raises_with_last_task(mocked: aioresponses) -> None:
+    """Past the deadline, PollTimeoutError (a TimeoutError) carries the last task seen."""
+    clock = {"now": 0.0}
+
+    async def fake_sleep(seconds: float) -> None:
+        clock["now"] += seconds
+
+    mocked.get(TASK_URL, payload=task_json("processing", task_id="t1"), repeat=True)
+    async with AnalyzeAsyncClient(
+        api_key="k",
+        base_url=BASE_URL,
+        sleep=fake_sleep,
+        poll_policy=PollPolicy(initial_delay=2, multiplier=1, max_delay=2, jitter=0),
+    ) as client:
+        client.clock = lambda: clock["now"]  # type: ignore[method-assign]
+        with pytest.raises(PollTimeoutError) as info:
+            await client.tasks.await_result("t1", timeout=9)
+    assert isinstance(info.value, TimeoutError)
+    assert info.value.task is not None and info.value.task.status == "processing"
+    assert clock["now"] == pytest.approx(9.0)
+    assert sent_count(mocked) == 6  # at 0, 2, 4, 6, 8, 9
+
+
+@pytest.mark.parametrize(("status", "error"), [(401, AuthenticationError), (404, NotFoundError)])
+async def test_fatal_errors_end_the_wait_at_once(
+    client: AnalyzeAsyncClient, mocked: aioresponses, status: int, error: type[Exception]
+) -> None:
+    """401/403/404 stop polling immediately: one request, no loop."""
+    mocked.get(TASK_URL, status=status, repeat=True)
+    with pytest.raises(error):
+        await client.tasks.await_result("t1")
+    assert sent_count(mocked) == 1
+
+
+async def test_transient_failures_do_not_end_the_wait(
+    mocked: aioresponses, sleep: RecordingSleep
+) -> None:
+    """A poll that fails even after its request retries is retried at the next poll."""
+    mocked.get(TASK_URL, status=503)
+    mocked.get(TASK_URL, status=429)
+    mocked.get(TASK_URL, payload=task_json(task_id="t1"))
+    async with AnalyzeAsyncClient(
+        api_key="k", base_url=BASE_URL, sleep=sleep, max_retries=0
+    ) as client:
+        assert (await client.tasks.await_result("t1")).status == "ready"
+    assert sent_count(mocked) == 3
+
+
+async def test_status_callback_sees_each_change_once(
+    client: AnalyzeAsyncClient, mocked: aioresponses
+) -> None:
+    """on_status_change (sync or async) is called once per new status, in order."""
+    queue(mocked, "queued", "queued", "processing", "processing", "ready")
+    seen: list[str] = []
+
+    async def record(task: AnalyzeTaskResponse) -> None:
+        seen.append(task.status.value)
+
+    await client.tasks.await_result("t1", on_status_change=record)
+    assert seen == ["queued", "processing", "ready"]
+
+
+async def test_cancelling_the_wait_stops_polling(mocked: aioresponses) -> None:
+    """Cancelling await_result mid-wait stops it at once: no request after the cancellation."""
+    mocked.get(TASK_URL, payload=task_json("processing", task_id="t1"), repeat=True)
+    third_poll_done = asyncio.Event()
+
+    async def sleep_until_third_poll(seconds: float) -> None:
+        if sent_count(mocked) >= 3:
+            third_poll_done.set()
+            await asyncio.Event().wait()  # parked here until cancelled
+
+    async with AnalyzeAsyncClient(
+        api_key="k", base_url=BASE_URL, sleep=sleep_until_third_poll
+    ) as c:
+        waiter = asyncio.create_task(c.tasks.await_result("t1"))
+        await third_poll_done.wait()
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        for _ in range(20):
+            await asyncio.sleep(0)  # let anything still scheduled run; nothing should be
+        assert sent_count(mocked) == 3
+
+
+def test_default_poll_policy_is_frugal() -> None:
+    """The default policy polls a 20-minute task far less than fixed 5 s polling (240 polls)."""
+    policy = Policy()
+    elapsed, polls = 0.0, 0
+    while elapsed < 20 * 60:
+        polls += 1
+        elapsed += policy.delay(polls)
+    assert polls < 80
+    assert policy.max_delay <= 20.0  # worst detection lag stays under 2 % of 20 minutes
+
+
+@pytest.mark.parametrize("timeout", [0, -1, "soon"])
+async def test_bad_timeout_is_refused(client: AnalyzeAsyncClient, timeout: object) -> None:
+    """A non-positive or non-number timeout is an InvalidRequestError before any poll."""
+    with pytest.raises(ValueError, match="timeout"):
+        await client.tasks.await_result("t1", timeout=timeout)  # type: ignore[arg-type]
