@@ -292,7 +292,7 @@ class EmulatorService:
     def _new_task_id(self) -> str:
         while True:
             task_id = f"{self._ids.getrandbits(96):024x}"
-            if task_id not in self.store.tasks:
+            if task_id not in self.store.tasks and task_id not in self.store.retired:
                 return task_id
 
     def _resolve_in_background(self, record: TaskRecord, data: bytes | None) -> None:

@@ -22,7 +22,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
     task_id TEXT PRIMARY KEY,
     seq INTEGER NOT NULL,
-    record TEXT NOT NULL
+    record TEXT  -- NULL once deleted: the id stays retired so it is never handed out again
 );
 CREATE TABLE IF NOT EXISTS idempotency (
     owner TEXT NOT NULL,
@@ -45,6 +45,7 @@ class TaskStore:
         self.tasks: dict[str, TaskRecord] = {}
         self.by_owner: dict[str, list[str]] = {}  # creation order; list() walks it backwards
         self.idempotency: dict[tuple[str, str], IdempotencyEntry] = {}
+        self.retired: set[str] = set()  # ids of deleted tasks, never to be reused
         self._db_path = db_path
         self._db: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -59,10 +60,13 @@ class TaskStore:
             return
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emulator-sqlite")
         rows, keys = await self._run(self._open_sync, self._db_path)
-        for seq, raw in rows:
+        for task_id, seq, raw in rows:
+            self._seq = max(self._seq, seq)
+            if raw is None:
+                self.retired.add(task_id)
+                continue
             record = TaskRecord.from_dict(json.loads(raw))
             self._index(record)
-            self._seq = max(self._seq, seq)
         for owner, key, task_id, fingerprint in keys:
             self.idempotency[(owner, key)] = IdempotencyEntry(task_id, fingerprint)
 
@@ -107,6 +111,7 @@ class TaskStore:
 
     async def delete(self, record: TaskRecord) -> None:
         self.tasks.pop(record.task_id, None)
+        self.retired.add(record.task_id)
         owned = self.by_owner.get(record.owner)
         if owned is not None:
             owned.remove(record.task_id)
@@ -128,7 +133,7 @@ class TaskStore:
     ) -> tuple[list[tuple[int, str]], list[tuple[str, str, str, str]]]:
         self._db = sqlite3.connect(path, check_same_thread=False)
         self._db.executescript(_SCHEMA)
-        rows = self._db.execute("SELECT seq, record FROM tasks ORDER BY seq").fetchall()
+        rows = self._db.execute("SELECT task_id, seq, record FROM tasks ORDER BY seq").fetchall()
         keys = self._db.execute(
             "SELECT owner, key, task_id, fingerprint FROM idempotency"
         ).fetchall()
@@ -161,4 +166,4 @@ class TaskStore:
     def _delete_sync(self, task_id: str) -> None:
         assert self._db is not None
         with self._db:
-            self._db.execute("DELETE FROM tasks WHERE task_id = ?", (task_id,))
+            self._db.execute("UPDATE tasks SET record = NULL WHERE task_id = ?", (task_id,))
