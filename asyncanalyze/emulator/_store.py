@@ -130,7 +130,7 @@ class TaskStore:
 
     def _open_sync(
         self, path: str
-    ) -> tuple[list[tuple[int, str]], list[tuple[str, str, str, str]]]:
+    ) -> tuple[list[tuple[str, int, str | None]], list[tuple[str, str, str, str]]]:
         self._db = sqlite3.connect(path, check_same_thread=False)
         self._db.executescript(_SCHEMA)
         rows = self._db.execute("SELECT task_id, seq, record FROM tasks ORDER BY seq").fetchall()
