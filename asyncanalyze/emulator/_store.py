@@ -51,10 +51,6 @@ class TaskStore:
         self._executor: ThreadPoolExecutor | None = None
         self._seq = 0
 
-    @property
-    def persistent(self) -> bool:
-        return self._db_path is not None
-
     async def open(self) -> None:
         if self._db_path is None:
             return
