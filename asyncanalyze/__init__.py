@@ -59,10 +59,18 @@ from ._models import (
     VideoContext_Url,
 )
 from ._version import __version__
+from .batch import (
+    DEFAULT_BATCH_CONCURRENCY,
+    AnalyzeRequest,
+    BatchOutcome,
+    BatchProgress,
+    TaskOutcome,
+)
 from .resources.tasks import TasksClient
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_BATCH_CONCURRENCY",
     "DEFAULT_CONNECTION_LIMIT",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_MAX_RETRIES",
@@ -74,6 +82,7 @@ __all__ = [
     "APITimeoutError",
     "AnalyzeAsyncClient",
     "AnalyzeError",
+    "AnalyzeRequest",
     "AnalyzeTaskError",
     "AnalyzeTaskResponse",
     "AnalyzeTaskResult",
@@ -82,6 +91,8 @@ __all__ = [
     "AnalyzeTaskWebhookInfo",
     "AuthenticationError",
     "BadRequestError",
+    "BatchOutcome",
+    "BatchProgress",
     "ClientStateError",
     "ConflictError",
     "CreateAnalyzeTaskResponse",
@@ -100,6 +111,7 @@ __all__ = [
     "ResponseValidationError",
     "RetryPolicy",
     "TaskFailedError",
+    "TaskOutcome",
     "TasksClient",
     "TasksListResponse",
     "UnprocessableEntityError",

@@ -7,8 +7,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .._errors import InvalidRequestError
-from .._models import (
+from ._errors import InvalidRequestError
+from ._models import (
     OMIT,
     AnalyzeTaskStatus,
     Omit,

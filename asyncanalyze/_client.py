@@ -15,7 +15,7 @@ import random
 import ssl
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Final
 
@@ -46,6 +46,7 @@ from ._protocol import RawResponse, encode_json, error_for_response
 from ._retry import Sleep, retry_after_failure
 from ._transport import Transport
 from ._version import __version__
+from .polling import DEFAULT_BULK_INTERVAL, DEFAULT_BULK_THRESHOLD
 from .resources.tasks import TasksClient
 
 __all__ = ["AnalyzeAsyncClient"]
@@ -128,7 +129,10 @@ class AnalyzeAsyncClient:
       ssl_context        a custom ``ssl.SSLContext`` (e.g. a private CA); verification stays on.
       allow_insecure_http  permit ``http://`` to a non-loopback host (the key travels in clear).
       idempotency_keys   send an Idempotency-Key with every create (default True).
-      sleep              awaitable used for every wait (retries, polls); for tests.
+      bulk_threshold     from this many tasks waited on at once, poll them with list sweeps (8).
+      bulk_interval      seconds between sweeps in bulk mode (8): the worst detection lag.
+      sleep, clock       replacements for asyncio.sleep and the loop clock, for tests: every
+                         wait (retries, polls, deadlines) goes through them.
     """
 
     def __init__(
@@ -149,6 +153,9 @@ class AnalyzeAsyncClient:
         idempotency_keys: bool = True,
         default_headers: Mapping[str, str] | None = None,
         sleep: Sleep | None = None,
+        clock: Callable[[], float] | None = None,
+        bulk_threshold: int = DEFAULT_BULK_THRESHOLD,
+        bulk_interval: float = DEFAULT_BULK_INTERVAL,
     ) -> None:
         self._api_key = _resolve_api_key(api_key)
         self._base_url = _resolve_base_url(base_url, allow_insecure_http)
@@ -170,6 +177,10 @@ class AnalyzeAsyncClient:
         self.poll_timeout: float = float(poll_timeout)
         self.idempotency_keys = idempotency_keys
         self.sleep: Sleep = sleep or asyncio.sleep
+        if clock is not None:
+            self.clock = clock  # type: ignore[method-assign]
+        self.bulk_threshold = bulk_threshold
+        self.bulk_interval = bulk_interval
         self.rng = random.Random()
         self._timeout = float(timeout)
         self._transport = Transport(
@@ -228,6 +239,7 @@ class AnalyzeAsyncClient:
     async def aclose(self) -> None:
         """Close the connection pool this client opened (a borrowed session is left open)."""
         self._closed = True
+        await self.tasks._aclose()
         await self._transport.aclose()
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
@@ -291,8 +303,8 @@ class AnalyzeAsyncClient:
         async def attempt() -> RawResponse:
             nonlocal attempt_number
             attempt_number += 1
-            if self._paused_until > loop.time():
-                await self.sleep(self._paused_until - loop.time())
+            if self._paused_until > self.clock():
+                await self.sleep(self._paused_until - self.clock())
             started = loop.time()
             try:
                 response = await self._transport.send(
@@ -329,7 +341,7 @@ class AnalyzeAsyncClient:
             if isinstance(error, RateLimitError) and error.retry_after:
                 # One 429 pauses every coroutine of this client: no stampede of lone retries.
                 pause = min(error.retry_after, policy.max_retry_after)
-                self._paused_until = max(self._paused_until, loop.time() + pause)
+                self._paused_until = max(self._paused_until, self.clock() + pause)
             raise error
 
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import AsyncIterator, Iterator
 from types import SimpleNamespace
@@ -31,13 +32,20 @@ if "stream_writer" in inspect.signature(ClientResponse.__init__).parameters:
 
 
 class RecordingSleep:
-    """Stands in for asyncio.sleep: records each requested wait and returns at once."""
+    """Stands in for asyncio.sleep and the clock: each wait is recorded, moves the fake clock
+    forward and returns at once (after one loop turn, as a real sleep would)."""
 
     def __init__(self) -> None:
         self.waits: list[float] = []
+        self.now = 1000.0
 
     async def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+    def clock(self) -> float:
+        return self.now
 
 
 @pytest.fixture
@@ -57,6 +65,7 @@ async def client(sleep: RecordingSleep) -> AsyncIterator[AnalyzeAsyncClient]:
         api_key=API_KEY,
         base_url=BASE_URL,
         sleep=sleep,
+        clock=sleep.clock,
         poll_policy=PollPolicy(initial_delay=1.0, multiplier=2.0, max_delay=8.0, jitter=0.0),
     ) as client:
         yield client

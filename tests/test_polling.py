@@ -78,25 +78,21 @@ async def test_unknown_status_keeps_polling(
 
 async def test_timeout_raises_with_last_task(mocked: aioresponses) -> None:
     """Past the deadline, PollTimeoutError (a TimeoutError) carries the last task seen."""
-    clock = {"now": 0.0}
-
-    async def fake_sleep(seconds: float) -> None:
-        clock["now"] += seconds
-
+    fake = RecordingSleep()
     mocked.get(TASK_URL, payload=task_json("processing", task_id="t1"), repeat=True)
     async with AnalyzeAsyncClient(
         api_key="k",
         base_url=BASE_URL,
-        sleep=fake_sleep,
+        sleep=fake,
+        clock=fake.clock,
         poll_policy=PollPolicy(initial_delay=2, multiplier=1, max_delay=2, jitter=0),
     ) as client:
-        client.clock = lambda: clock["now"]  # type: ignore[method-assign]
         with pytest.raises(PollTimeoutError) as info:
             await client.tasks.await_result("t1", timeout=9)
     assert isinstance(info.value, TimeoutError)
     assert info.value.task is not None and info.value.task.status == "processing"
-    assert clock["now"] == pytest.approx(9.0)
-    assert sent_count(mocked) == 6  # at 0, 2, 4, 6, 8, 9
+    assert fake.now - 1000.0 == pytest.approx(9.0)
+    assert sent_count(mocked) == 5  # at 0, 2, 4, 6, 8; the deadline at 9 ends the wait
 
 
 @pytest.mark.parametrize(("status", "error"), [(401, AuthenticationError), (404, NotFoundError)])
@@ -118,7 +114,7 @@ async def test_transient_failures_do_not_end_the_wait(
     mocked.get(TASK_URL, status=429)
     mocked.get(TASK_URL, payload=task_json(task_id="t1"))
     async with AnalyzeAsyncClient(
-        api_key="k", base_url=BASE_URL, sleep=sleep, max_retries=0
+        api_key="k", base_url=BASE_URL, sleep=sleep, clock=sleep.clock, max_retries=0
     ) as client:
         assert (await client.tasks.await_result("t1")).status == "ready"
     assert sent_count(mocked) == 3
@@ -143,13 +139,16 @@ async def test_cancelling_the_wait_stops_polling(mocked: aioresponses) -> None:
     mocked.get(TASK_URL, payload=task_json("processing", task_id="t1"), repeat=True)
     third_poll_done = asyncio.Event()
 
+    fake = RecordingSleep()
+
     async def sleep_until_third_poll(seconds: float) -> None:
         if sent_count(mocked) >= 3:
             third_poll_done.set()
             await asyncio.Event().wait()  # parked here until cancelled
+        await fake(seconds)
 
     async with AnalyzeAsyncClient(
-        api_key="k", base_url=BASE_URL, sleep=sleep_until_third_poll
+        api_key="k", base_url=BASE_URL, sleep=sleep_until_third_poll, clock=fake.clock
     ) as c:
         waiter = asyncio.create_task(c.tasks.await_result("t1"))
         await third_poll_done.wait()

@@ -103,7 +103,9 @@ async def test_max_retries_per_call(client: AnalyzeAsyncClient, mocked: aiorespo
 async def test_max_retries_per_client(mocked: aioresponses, sleep: RecordingSleep) -> None:
     """max_retries on the client sets the default for every call."""
     mocked.get(TASK_URL, status=502, repeat=True)
-    async with AnalyzeAsyncClient(api_key="k", base_url=BASE_URL, max_retries=1, sleep=sleep) as c:
+    async with AnalyzeAsyncClient(
+        api_key="k", base_url=BASE_URL, max_retries=1, sleep=sleep, clock=sleep.clock
+    ) as c:
         with pytest.raises(InternalServerError):
             await c.tasks.retrieve("t1")
     assert sent_count(mocked) == 2
@@ -162,7 +164,7 @@ async def test_create_without_key_is_not_retried_after_ambiguous_failure(
     mocked.post(TASKS, exception=aiohttp.ServerDisconnectedError())
     mocked.post(TASKS, status=500)
     async with AnalyzeAsyncClient(
-        api_key="k", base_url=BASE_URL, idempotency_keys=False, sleep=sleep
+        api_key="k", base_url=BASE_URL, idempotency_keys=False, sleep=sleep, clock=sleep.clock
     ) as client:
         with pytest.raises(APIConnectionError):
             await client.tasks.create(video=VIDEO, prompt="p")
@@ -180,7 +182,7 @@ async def test_create_without_key_still_retries_safe_failures(
     mocked.post(TASKS, exception=refused())
     mocked.post(TASKS, status=202, payload=CREATED)
     async with AnalyzeAsyncClient(
-        api_key="k", base_url=BASE_URL, idempotency_keys=False, sleep=sleep
+        api_key="k", base_url=BASE_URL, idempotency_keys=False, sleep=sleep, clock=sleep.clock
     ) as client:
         assert (await client.tasks.create(video=VIDEO, prompt="p")).task_id == "t1"
     assert sent_count(mocked) == 3
@@ -194,7 +196,7 @@ async def test_429_pauses_every_request_of_the_client(
     mocked.get(TASK_URL, payload=task_json(), repeat=True)
     mocked.get(f"{BASE_URL}/analyze/tasks/t2", payload=task_json(), repeat=True)
     async with AnalyzeAsyncClient(
-        api_key="k", base_url=BASE_URL, sleep=sleep, max_retries=0
+        api_key="k", base_url=BASE_URL, sleep=sleep, clock=sleep.clock, max_retries=0
     ) as client:
         with pytest.raises(RateLimitError):
             await client.tasks.retrieve("t1")

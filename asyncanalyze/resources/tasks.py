@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import math
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from .. import _checks
 from .._config import PollPolicy, RequestOptions
 from .._convert import unstructure
-from .._errors import InvalidRequestError
+from .._errors import AnalyzeError, InvalidRequestError
 from .._models import (
     OMIT,
     AnalyzeTaskResponse,
@@ -21,8 +25,15 @@ from .._models import (
     VideoContext,
 )
 from .._protocol import TASKS_PATH, decode, task_path
-from ..polling import StatusCallback, poll_until_terminal
-from . import _checks
+from ..batch import (
+    DEFAULT_BATCH_CONCURRENCY,
+    AnalyzeRequest,
+    BatchOutcome,
+    BatchProgress,
+    TaskOutcome,
+    run_batch,
+)
+from ..polling import PollScheduler, StatusCallback, Wait
 
 if TYPE_CHECKING:
     from .._client import AnalyzeAsyncClient
@@ -35,6 +46,7 @@ class TasksClient:
 
     def __init__(self, client: AnalyzeAsyncClient) -> None:
         self._client = client
+        self._scheduler: PollScheduler | None = None
 
     def __repr__(self) -> str:
         return f"TasksClient({self._client!r})"
@@ -155,6 +167,38 @@ class TasksClient:
             "DELETE", task_path(task_id), options=request_options, idempotent=True
         )
 
+    def _poll_scheduler(self) -> PollScheduler:
+        scheduler = self._scheduler
+        if scheduler is None:
+            client = self._client
+            scheduler = PollScheduler(
+                self.retrieve,
+                self._list_for_sweep,
+                sleep=client.sleep,
+                clock=client.clock,
+                rng=client.rng,
+                bulk_threshold=client.bulk_threshold,
+                bulk_interval=client.bulk_interval,
+            )
+            self._scheduler = scheduler
+        return scheduler
+
+    async def _list_for_sweep(self, status: str, page: int, page_limit: int) -> TasksListResponse:
+        return await self.list(page=page, page_limit=page_limit, status=status)
+
+    async def _aclose(self) -> None:
+        if self._scheduler is not None:
+            await self._scheduler.aclose()
+
+    def _wait_settings(
+        self, timeout: float | None, poll_policy: PollPolicy | None
+    ) -> tuple[PollPolicy, float | None]:
+        policy = poll_policy or self._client.poll_policy
+        wait_for = self._client.poll_timeout if timeout is None else timeout
+        if not isinstance(wait_for, int | float) or isinstance(wait_for, bool) or wait_for <= 0:
+            raise InvalidRequestError("timeout", "must be a number of seconds > 0")
+        return policy, None if math.isinf(wait_for) else float(wait_for)
+
     async def await_result(
         self,
         task: str | CreateAnalyzeTaskResponse,
@@ -162,32 +206,129 @@ class TasksClient:
         timeout: float | None = None,
         poll_policy: PollPolicy | None = None,
         on_status_change: StatusCallback | None = None,
-        request_options: RequestOptions | None = None,
     ) -> AnalyzeTaskResponse:
         """Poll until the task is terminal and return it once ``ready``.
 
         ``timeout`` (seconds) defaults to the client's ``poll_timeout``; ``math.inf`` waits
         for ever. Raises TaskFailedError (``.task``) when the task fails or is canceled and
         PollTimeoutError (``.task``: the last state seen) when the deadline passes.
-        ``on_status_change`` (plain or async function) gets the task at each new status.
+        ``on_status_change`` (plain or async function; keep it quick) gets the task at each
+        new status. All waits of a client share one scheduler (see ``asyncanalyze.polling``).
         """
-        just_created = isinstance(task, CreateAnalyzeTaskResponse)
-        task_id = task.task_id if isinstance(task, CreateAnalyzeTaskResponse) else task
-        task_path(task_id)  # reject a bad id before any waiting
-        policy = poll_policy or self._client.poll_policy
-        wait_for = self._client.poll_timeout if timeout is None else timeout
-        if not isinstance(wait_for, int | float) or isinstance(wait_for, bool) or wait_for <= 0:
-            raise InvalidRequestError("timeout", "must be a number of seconds > 0")
-        client = self._client
-        return await poll_until_terminal(
-            lambda: self.retrieve(task_id, request_options=request_options),
-            task_id=task_id,
+        task_id = _task_id_of(task)
+        policy, deadline = self._wait_settings(timeout, poll_policy)
+        return await self._poll_scheduler().wait(
+            task_id,
             policy=policy,
-            timeout=None if math.isinf(wait_for) else float(wait_for),
-            sleep=client.sleep,
-            clock=client.clock,
-            rng=client.rng,
+            timeout=deadline,
             # A task created a moment ago cannot be done yet: skip the poll that would say so.
-            first_delay=policy.initial_delay if just_created else 0.0,
+            first_delay=policy.initial_delay if isinstance(task, CreateAnalyzeTaskResponse) else 0,
             on_status_change=on_status_change,
         )
+
+    async def as_completed(
+        self,
+        tasks: Iterable[str | CreateAnalyzeTaskResponse],
+        *,
+        timeout: float | None = None,
+        poll_policy: PollPolicy | None = None,
+    ) -> AsyncIterator[TaskOutcome]:
+        """Yield a :class:`TaskOutcome` for each task as it ends, in completion order.
+
+        Failures are values (``outcome.error``), so one failed task never ends the loop.
+        ``timeout`` applies to each task. Leaving the loop early, or cancelling it, stops
+        polling the tasks not yet delivered.
+        """
+        items = list(tasks)
+        task_ids = [_task_id_of(item) for item in items]
+        policy, deadline = self._wait_settings(timeout, poll_policy)
+        scheduler = self._poll_scheduler()
+        finished: asyncio.Queue[Wait] = asyncio.Queue()
+        waits: list[Wait] = []
+        try:
+            for item, task_id in zip(items, task_ids, strict=True):
+                wait = scheduler.register(
+                    task_id,
+                    policy=policy,
+                    timeout=deadline,
+                    first_delay=(
+                        policy.initial_delay if isinstance(item, CreateAnalyzeTaskResponse) else 0
+                    ),
+                )
+                wait.future.add_done_callback(functools.partial(_put_when_done, finished, wait))
+                waits.append(wait)
+            for _ in range(len(waits)):
+                done = await finished.get()
+                yield _outcome_of(done)
+        finally:
+            for wait in waits:
+                scheduler.discard(wait)
+
+    async def analyze_many(
+        self,
+        requests: Iterable[AnalyzeRequest] | AsyncIterable[AnalyzeRequest],
+        *,
+        concurrency: int = DEFAULT_BATCH_CONCURRENCY,
+        timeout: float | None = None,
+        journal: str | PathLike[str] | None = None,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> AsyncIterator[BatchOutcome]:
+        """Create, wait for and report many tasks: one :class:`BatchOutcome` per request.
+
+        Requests are read lazily (any iterable or async iterable, of any size) and at most
+        ``concurrency`` tasks are in flight at once. Outcomes arrive as tasks finish; a failed
+        request is an outcome with ``error`` set, never an exception that ends the loop.
+        With ``journal`` (a SQLite file path) a re-run of the same batch resumes: tasks
+        already created are waited on, not created again, and finished ones are reported
+        from the journal (``from_journal=True``). ``on_progress`` gets a
+        :class:`BatchProgress` on every change. Leaving the loop early cancels the rest.
+        """
+        policy, deadline = self._wait_settings(timeout, None)
+        scheduler = self._poll_scheduler()
+
+        async def create(request: AnalyzeRequest, key: str | None) -> CreateAnalyzeTaskResponse:
+            return await self.create(
+                video=request.video,
+                prompt=request.prompt,
+                temperature=request.temperature,
+                max_tokens=request.max_tokens,
+                response_format=request.response_format,
+                idempotency_key=key,
+            )
+
+        async def wait_for(task_id: str) -> AnalyzeTaskResponse:
+            return await scheduler.wait(
+                task_id, policy=policy, timeout=deadline, first_delay=policy.initial_delay
+            )
+
+        async for outcome in run_batch(
+            requests,
+            create=create,
+            wait_for=wait_for,
+            concurrency=concurrency,
+            journal=journal,
+            on_progress=on_progress,
+        ):
+            yield outcome
+
+
+def _task_id_of(task: str | CreateAnalyzeTaskResponse) -> str:
+    task_id = task.task_id if isinstance(task, CreateAnalyzeTaskResponse) else task
+    task_path(task_id)  # reject a bad id before any waiting
+    return task_id
+
+
+def _put_when_done(queue: asyncio.Queue[Wait], wait: Wait, _: object) -> None:
+    queue.put_nowait(wait)
+
+
+def _outcome_of(wait: Wait) -> TaskOutcome:
+    future = wait.future
+    if future.cancelled():
+        raise asyncio.CancelledError
+    error = future.exception()
+    if error is None:
+        return TaskOutcome(wait.task_id, future.result(), None)
+    if not isinstance(error, AnalyzeError):
+        raise error
+    return TaskOutcome(wait.task_id, getattr(error, "task", None), error)
