@@ -1,0 +1,32 @@
+"""Argument types shared by the commands, and the error for a bad invocation (exit code 2)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+__all__ = ["UsageError", "positive_float", "positive_int"]
+
+
+class UsageError(Exception):
+    """The command line or an input file is wrong; nothing was sent."""
+
+
+def positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {raw!r}")
+    return value
+
+
+def positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {raw!r}")
+    return value

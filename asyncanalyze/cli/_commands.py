@@ -1,0 +1,284 @@
+"""``tasks list|get|delete|wait`` and ``analyze``: one API call (or one wait) per command."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from asyncanalyze import (
+    OMIT,
+    AnalyzeTaskResponse,
+    AnalyzeTaskStatus,
+    CreateAnalyzeTaskResponse,
+    TaskFailedError,
+    TasksClient,
+    VideoContext,
+    VideoContext_AssetId,
+    VideoContext_Base64String,
+    VideoContext_Url,
+)
+
+from ._args import UsageError, positive_float, positive_int
+from ._output import Output, fmt_time, task_to_dict
+from ._session import open_session
+
+__all__ = ["add_analyze_parser", "add_tasks_parser", "parse_video", "show_task"]
+
+# The platform's limit on inline (base64) video, read as MiB like the SDK's own check.
+MAX_INLINE_VIDEO_BYTES = 30 * 1024 * 1024
+_STATUS_STYLE = {
+    "ready": "green",
+    "failed": "red",
+    "canceled": "red",
+    "processing": "yellow",
+    "pending": "cyan",
+    "queued": "cyan",
+}
+_STATUSES = [status.value for status in AnalyzeTaskStatus]
+
+
+def add_tasks_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    tasks = commands.add_parser(
+        "tasks", parents=[common], help="list, get, delete or wait on tasks"
+    )
+    verbs = tasks.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    listing = verbs.add_parser("list", parents=[common], help="tasks, newest first")
+    listing.add_argument("--status", choices=_STATUSES, help="only tasks in this status")
+    listing.add_argument("--page", type=positive_int, default=1, help="page number (default 1)")
+    listing.add_argument(
+        "--page-limit", type=positive_int, default=10, metavar="N", help="tasks per page (max 50)"
+    )
+    listing.add_argument("--all", action="store_true", help="every page, not just one")
+    listing.set_defaults(handler=tasks_list)
+
+    get = verbs.add_parser("get", parents=[common], help="one task, with its result")
+    get.add_argument("task_id", metavar="ID")
+    get.set_defaults(handler=tasks_get)
+
+    delete = verbs.add_parser("delete", parents=[common], help="delete a finished task")
+    delete.add_argument("task_id", metavar="ID")
+    delete.set_defaults(handler=tasks_delete)
+
+    wait = verbs.add_parser("wait", parents=[common], help="wait until a task is terminal")
+    wait.add_argument("task_id", metavar="ID")
+    wait.add_argument("--timeout", type=positive_float, metavar="S", help="give up after S seconds")
+    wait.set_defaults(handler=tasks_wait)
+
+
+def add_analyze_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    analyze = commands.add_parser(
+        "analyze",
+        parents=[common],
+        help="analyze one video and print the result",
+        description="VIDEO is an http(s) URL, asset:ASSET_ID, or a local file (sent as base64, "
+        "at most 30 MiB).",
+    )
+    analyze.add_argument("video", metavar="VIDEO")
+    analyze.add_argument("--prompt", "-p", required=True, help="what to ask about the video")
+    analyze.add_argument("--temperature", type=float, help="0..1")
+    analyze.add_argument("--max-tokens", type=positive_int, metavar="N")
+    analyze.add_argument(
+        "--schema", type=Path, metavar="FILE.json", help="JSON Schema the result must follow"
+    )
+    analyze.add_argument("--no-wait", action="store_true", help="print the task id and return")
+    analyze.add_argument(
+        "--timeout", type=positive_float, metavar="S", help="give up after S seconds"
+    )
+    analyze.set_defaults(handler=analyze_video)
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def styled_status(out: Output, status: str) -> str:
+    style = _STATUS_STYLE.get(status)
+    return f"[{style}]{status}[/]" if style else out.esc(status)
+
+
+def show_task(out: Output, task: AnalyzeTaskResponse) -> None:
+    if out.json_mode:
+        out.json(task_to_dict(task))
+        return
+    rows = [
+        ("task", task.task_id),
+        ("status", task.status.value),
+        ("created", fmt_time(task.created_at)),
+        ("completed", fmt_time(task.completed_at)),
+    ]
+    if task.result is not None:
+        usage = task.result.usage
+        tokens = f"{usage.output_tokens} out"
+        if usage.input_tokens is not None:
+            tokens = f"{usage.input_tokens} in, {tokens}"
+        rows.append(("tokens", tokens))
+        if task.result.finish_reason is not None:
+            rows.append(("finish", task.result.finish_reason.value))
+    if task.error is not None:
+        rows.append(("error", task.error.message))
+    out.pairs(rows)
+    if task.result is not None:
+        out.line()
+        out.line(_pretty(task.result.data))
+
+
+def _pretty(data: str) -> str:
+    # Results requested with a JSON schema arrive as JSON text: indent them for reading.
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return data
+    if isinstance(parsed, dict | list):
+        return json.dumps(parsed, indent=2, ensure_ascii=False)
+    return data
+
+
+# -- tasks --------------------------------------------------------------------------------------
+
+
+async def tasks_list(args: argparse.Namespace, out: Output) -> int:
+    async with open_session(args) as session:
+        tasks = session.client.tasks
+        footer = ""
+        if args.all:
+            found = [t async for t in tasks.iter(status=args.status, page_limit=args.page_limit)]
+        else:
+            listing = await tasks.list(
+                page=args.page, page_limit=args.page_limit, status=args.status
+            )
+            found = listing.data
+            info = listing.page_info
+            if info.total_page is not None:
+                footer = f"page {info.page or args.page} of {info.total_page}"
+                if info.total_results is not None:
+                    footer += f" ({info.total_results} tasks)"
+    if out.json_mode:
+        out.json([task_to_dict(task) for task in found])
+        return 0
+    rows = [
+        (t.task_id, t.status.value, fmt_time(t.created_at), fmt_time(t.completed_at)) for t in found
+    ]
+    out.table(
+        ["task id", "status", "created", "completed"], rows, styles=[None, None, "dim", "dim"]
+    )
+    if footer:
+        out.note(footer)
+    elif not found:
+        out.note("no tasks")
+    return 0
+
+
+async def tasks_get(args: argparse.Namespace, out: Output) -> int:
+    async with open_session(args) as session:
+        task = await session.client.tasks.retrieve(args.task_id)
+    show_task(out, task)
+    return 0
+
+
+async def tasks_delete(args: argparse.Namespace, out: Output) -> int:
+    async with open_session(args) as session:
+        await session.client.tasks.delete(args.task_id)
+    if out.json_mode:
+        out.json({"task_id": args.task_id, "deleted": True})
+    else:
+        out.line(f"deleted {args.task_id}")
+    return 0
+
+
+async def _wait(
+    out: Output,
+    tasks: TasksClient,
+    task: str | CreateAnalyzeTaskResponse,
+    timeout: float | None,
+    *,
+    label: str,
+) -> int:
+    def on_change(task: AnalyzeTaskResponse) -> None:
+        if not out.json_mode:
+            out.status_line(f"{label} {out.esc(task.task_id)} {styled_status(out, task.status)}")
+
+    try:
+        final = await tasks.await_result(task, timeout=timeout, on_status_change=on_change)
+    except TaskFailedError as exc:
+        show_task(out, exc.task)
+        reason = exc.task.error.message if exc.task.error is not None else "no reason given"
+        out.error(f"task {exc.task.task_id} {exc.task.status.value}: {reason}")
+        return 1
+    show_task(out, final)
+    return 0
+
+
+async def tasks_wait(args: argparse.Namespace, out: Output) -> int:
+    async with open_session(args) as session:
+        return await _wait(out, session.client.tasks, args.task_id, args.timeout, label="task")
+
+
+# -- analyze ------------------------------------------------------------------------------------
+
+
+def parse_video(raw: str) -> VideoContext:
+    """``http(s)://...`` -> URL, ``asset:ID`` -> asset, anything else -> a local file."""
+    lowered = raw.lower()
+    if lowered.startswith(("http://", "https://")):
+        return VideoContext_Url(url=raw)
+    if lowered.startswith("asset:"):
+        asset_id = raw[len("asset:") :].strip()
+        if not asset_id:
+            raise UsageError("asset: needs an id, e.g. asset:6650f3c1...")
+        return VideoContext_AssetId(asset_id=asset_id)
+    if "://" in raw:
+        raise UsageError(f"{raw!r}: only http(s) URLs, asset:ID or a local file are accepted")
+    path = Path(raw)
+    if not path.is_file():
+        raise UsageError(f"{raw}: no such file (VIDEO is a URL, asset:ID or a local file)")
+    size = os.stat(path).st_size
+    if size > MAX_INLINE_VIDEO_BYTES:
+        raise UsageError(
+            f"{raw} is {size / 2**20:.1f} MiB; a local file is sent inline (base64), which the"
+            " API limits to 30 MiB: upload it as an asset (asset:ID) or host it and pass a URL"
+        )
+    return VideoContext_Base64String(base64_string=base64.b64encode(path.read_bytes()).decode())
+
+
+def load_schema(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--schema: cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"--schema: {path} is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"--schema: {path} must hold a JSON object (a JSON Schema)")
+    # Accept a bare schema or a whole response_format object.
+    if data.get("type") == "json_schema" and isinstance(data.get("json_schema"), dict):
+        return data
+    return {"type": "json_schema", "json_schema": data}
+
+
+async def analyze_video(args: argparse.Namespace, out: Output) -> int:
+    video = parse_video(args.video)
+    response_format = load_schema(args.schema)
+    async with open_session(args) as session:
+        tasks = session.client.tasks
+        created = await tasks.create(
+            video=video,
+            prompt=args.prompt,
+            temperature=OMIT if args.temperature is None else args.temperature,
+            max_tokens=OMIT if args.max_tokens is None else args.max_tokens,
+            response_format=OMIT if response_format is None else response_format,
+        )
+        if args.no_wait:
+            if out.json_mode:
+                out.json({"task_id": created.task_id, "status": created.status.value})
+            else:
+                out.line(created.task_id)
+                out.note(f"follow it with: asyncanalyze tasks wait {created.task_id}")
+            return 0
+        out.note(f"created task {created.task_id}")
+        return await _wait(out, tasks, created, args.timeout, label="task")
