@@ -106,7 +106,7 @@ class _PlainProgress:
 
 
 class _RichProgress:
-    def __init__(self, rich: Any, total: int | None, label: str) -> None:
+    def __init__(self, total: int | None, label: str) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -245,7 +245,7 @@ class Output:
         if self.json_mode:
             return _NoProgress()
         if self._rich is not None:
-            return _RichProgress(self._rich, total, label)
+            return _RichProgress(total, label)
         return _PlainProgress(total, label, time.monotonic)
 
     def status_line(self, text: str) -> None:
