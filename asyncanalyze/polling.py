@@ -4,10 +4,10 @@
 With a few tasks in flight each is polled on its own backoff (:class:`PollPolicy`): the first
 poll soon, then gaps that grow to a cap. With many in flight, one *sweep* replaces the
 individual polls: it lists the in-progress tasks (``status=queued|pending|processing``, 50 a
-page, stopping as soon as every waited task is accounted for or the pages get older than the
-oldest task waited on) and retrieves only the tasks that left those lists, i.e. finished.
-Each finished task then costs one ``retrieve``; waiting costs a page per 50 in-flight tasks per
-sweep instead of a request per task per poll.
+page, skipping statuses none of our tasks can be in, stopping as soon as every waited task is
+accounted for or the pages get older than the oldest task waited on) and retrieves only the
+tasks that left those lists, i.e. finished. Each finished task costs one ``retrieve``; watching
+costs a page per 50 in-flight tasks per sweep instead of a request per task per poll.
 
 Polling has its own policy, separate from request retries: a poll that fails transiently
 (connection trouble, 429, 5xx after the request's own retries) is simply tried again later,
@@ -330,9 +330,9 @@ class PollScheduler:
         wait.due = self._clock() + gap
 
     async def _sweep(self) -> None:
-        """Refresh every waited task with in-progress list pages plus one retrieve per finished task."""
-        pending = set(self._waits)
-        seen = await self._scan_in_progress(pending)
+        """Refresh every waited task with in-progress list pages plus one retrieve per task
+        that left those lists (it finished, or was never listed)."""
+        seen = await self._scan_in_progress(set(self._waits))
         if seen is None:
             return
         for task_id, task in seen.items():
@@ -347,12 +347,13 @@ class PollScheduler:
         await asyncio.gather(*(refresh_bounded(tid) for tid in finished))
 
     async def _scan_in_progress(self, wanted: set[str]) -> dict[str, AnalyzeTaskResponse] | None:
-        """Find the waited tasks that are still in progress; None if the listing failed."""
+        """The waited tasks found in the in-progress lists; None if listing failed."""
         missing = set(wanted)
         seen: dict[str, AnalyzeTaskResponse] = {}
         oldest = self._oldest_created_at()
         # Statuses only move forward, so scanning in that order finds a task that moves on
-        # mid-sweep in the later list rather than losing it between two lists.
+        # mid-sweep in the later list instead of losing it between two lists. Lists before
+        # the earliest status any waited task was last seen in cannot hold one of ours.
         for status in _IN_PROGRESS[self._earliest_stage() :]:
             page = 1
             while missing:

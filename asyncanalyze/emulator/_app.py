@@ -134,10 +134,10 @@ class EmulatorService:
     def _guard(self, endpoint: str, handler: Handler) -> Handler:
         """Count the request, apply faults, check the key, turn ApiProblem into an answer."""
         shape = self.config.error_shape
-        requests = self.stats.requests
 
         async def guarded(request: web.Request) -> web.StreamResponse:
-            requests[endpoint] += 1
+            # Looked up per request: reset_stats() swaps in a fresh Stats object.
+            self.stats.requests[endpoint] += 1
             try:
                 fault_config = self.faults.by_endpoint.get(endpoint)
                 if fault_config is not None:
