@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import math
 import os
 import platform
 import random
@@ -98,6 +99,23 @@ def _resolve_api_key(api_key: str | None) -> str:
     return key.strip()
 
 
+def _check_seconds(name: str, value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise InvalidRequestError(name, f"must be a finite number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def _check_retries(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidRequestError(name, f"must be an int >= 0, got {value!r}")
+    return value
+
+
 def _check_ssl_context(ssl_context: ssl.SSLContext | None) -> None:
     if ssl_context is not None and (
         ssl_context.verify_mode == ssl.CERT_NONE or not ssl_context.check_hostname
@@ -159,24 +177,22 @@ class AnalyzeAsyncClient:
     ) -> None:
         self._api_key = _resolve_api_key(api_key)
         self._base_url = _resolve_base_url(base_url, allow_insecure_http)
-        for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
-            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-                raise InvalidRequestError(name, "must be a number of seconds > 0")
+        _check_seconds("timeout", timeout)
+        _check_seconds("connect_timeout", connect_timeout)
         if not isinstance(connection_limit, int) or connection_limit < 1:
             raise InvalidRequestError("connection_limit", "must be an int >= 1")
         if not isinstance(poll_timeout, int | float) or poll_timeout <= 0:
             raise InvalidRequestError("poll_timeout", "must be a number of seconds > 0")
         policy = retry_policy or RetryPolicy()
         if max_retries is not None:
-            if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
-                raise InvalidRequestError("max_retries", "must be an int >= 0")
-            policy = attrs.evolve(policy, max_retries=max_retries)
+            policy = attrs.evolve(policy, max_retries=_check_retries("max_retries", max_retries))
         _check_ssl_context(ssl_context)
         self.retry_policy: RetryPolicy = policy
         self.poll_policy: PollPolicy = poll_policy or PollPolicy()
         self.poll_timeout: float = float(poll_timeout)
         self.idempotency_keys = idempotency_keys
         self.sleep: Sleep = sleep or asyncio.sleep
+        self.has_custom_clock = clock is not None
         if clock is not None:
             self.clock = clock  # type: ignore[method-assign]
         self.bulk_threshold = bulk_threshold
@@ -286,17 +302,28 @@ class AnalyzeAsyncClient:
         policy = self.retry_policy
         if options is not None:
             if options.timeout_in_seconds is not None:
-                timeout = float(options.timeout_in_seconds)
+                timeout = _check_seconds(
+                    "request_options.timeout_in_seconds", options.timeout_in_seconds
+                )
             if options.max_retries is not None:
-                policy = attrs.evolve(policy, max_retries=options.max_retries)
+                retries = _check_retries("request_options.max_retries", options.max_retries)
+                policy = attrs.evolve(policy, max_retries=retries)
             if options.additional_query_parameters:
                 params = {**(params or {}), **options.additional_query_parameters}
             if options.additional_body_parameters and body is not None:
                 body = {**body, **options.additional_body_parameters}
             if options.additional_headers:
                 request_headers = {**request_headers, **options.additional_headers}
+        # The caller's own headers win, so an Idempotency-Key passed in request_options is
+        # the one sent (and makes the create safe to retry).
         if headers:
-            request_headers = {**request_headers, **headers}
+            supplied = {name.lower() for name in request_headers}
+            request_headers = {
+                **request_headers,
+                **{k: v for k, v in headers.items() if k.lower() not in supplied},
+            }
+        if not idempotent:
+            idempotent = any(name.lower() == "idempotency-key" for name in request_headers)
         payload = encode_json(body) if body is not None else None
         attempt_number = 0
 
@@ -304,7 +331,9 @@ class AnalyzeAsyncClient:
             nonlocal attempt_number
             attempt_number += 1
             if self._paused_until > self.clock():
-                await self.sleep(self._paused_until - self.clock())
+                # Spread the wake-ups a little so the paused requests do not all hit at once.
+                pause = self._paused_until - self.clock()
+                await self.sleep(pause + self.rng.uniform(0.0, min(1.0, 0.1 * pause)))
             started = loop.time()
             try:
                 response = await self._transport.send(

@@ -85,7 +85,11 @@ class PollPolicy:
 
     def delay(self, poll_number: int) -> float:
         """The un-jittered gap before poll ``poll_number`` (1-based)."""
-        return min(self.max_delay, self.initial_delay * self.multiplier ** (poll_number - 1))
+        try:
+            grown = self.initial_delay * self.multiplier ** (poll_number - 1)
+        except OverflowError:  # hours of polling with a large multiplier
+            return self.max_delay
+        return min(self.max_delay, grown)
 
 
 @attrs.frozen

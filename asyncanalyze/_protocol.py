@@ -99,13 +99,13 @@ def decode(response: RawResponse, cls: type[T]) -> T:
     """Turn a 2xx body into ``cls`` or raise ResponseValidationError with the raw body."""
     try:
         data = _loads(response.body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ResponseValidationError(
             f"response body is not JSON ({exc})", body=response.body, status_code=response.status
         ) from exc
     try:
         return structure(data, cls)
-    except WireError as exc:
+    except (WireError, RecursionError) as exc:
         raise ResponseValidationError(
             f"response does not fit {cls.__name__}: {exc}",
             body=response.body,
@@ -119,7 +119,7 @@ def _error_fields(body: bytes) -> tuple[str | None, str]:
         return None, ""
     try:
         data = _loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         text = body.decode("utf-8", "replace").strip()
         return None, text[:_BODY_EXCERPT]
     if isinstance(data, dict):

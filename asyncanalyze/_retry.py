@@ -33,13 +33,22 @@ def is_retryable(exc: BaseException, *, idempotent: bool, policy: RetryPolicy) -
     after an ambiguous failure (timeout, reset, 5xx) the server may have acted, so only those
     may be repeated. A 429 and a refused connection mean nothing was done: always safe.
     """
-    if isinstance(exc, RateLimitError):
-        return exc.retry_after is None or exc.retry_after <= policy.max_retry_after
     if isinstance(exc, APIConnectionError):
         return idempotent or not exc.request_sent
-    if isinstance(exc, APIStatusError):
-        return idempotent and (exc.status_code in _RETRYABLE_STATUS or exc.status_code >= 500)
-    return False
+    if not isinstance(exc, APIStatusError):
+        return False
+    advised = _advised_wait(exc)
+    if advised is not None and advised > policy.max_retry_after:
+        return False  # waiting less than the server asked would only earn another refusal
+    if isinstance(exc, RateLimitError):
+        return True
+    return idempotent and (exc.status_code in _RETRYABLE_STATUS or exc.status_code >= 500)
+
+
+def _advised_wait(exc: APIStatusError) -> float | None:
+    if isinstance(exc, RateLimitError):
+        return exc.retry_after
+    return parse_retry_after(exc.headers)
 
 
 def wait_before_retry(
@@ -47,9 +56,7 @@ def wait_before_retry(
 ) -> float:
     """Seconds before retry number ``attempt`` (1-based): the server's advice, else full jitter."""
     if isinstance(exc, APIStatusError):
-        advised = (
-            exc.retry_after if isinstance(exc, RateLimitError) else parse_retry_after(exc.headers)
-        )
+        advised = _advised_wait(exc)
         if advised is not None:
             return min(advised, policy.max_retry_after)
     ceiling = min(policy.max_delay, policy.initial_delay * 2 ** (attempt - 1))

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from ._errors import APIConnectionError, APITimeoutError
+from ._errors import APIConnectionError, APITimeoutError, ClientStateError, InvalidRequestError
 from ._protocol import RawResponse
 
 __all__ = ["Transport"]
@@ -35,6 +35,7 @@ class Transport:
         self._connection_limit = connection_limit
         self._connect_timeout = connect_timeout
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+        self._closed = False
 
     @property
     def owns_session(self) -> bool:
@@ -46,6 +47,9 @@ class Transport:
 
     def _get_session(self) -> aiohttp.ClientSession:
         session = self._session
+        if self._closed:
+            # A retry that wakes after aclose() must not quietly open a new pool.
+            raise ClientStateError("this AnalyzeAsyncClient is closed; create a new one")
         if session is None:
             # Created on first use so it binds to the loop that actually runs the requests.
             connector = aiohttp.TCPConnector(
@@ -74,9 +78,13 @@ class Transport:
         timeout: float,
     ) -> RawResponse:
         session = self._get_session()
+        if session.closed:
+            raise ClientStateError("the aiohttp session lent to this client has been closed")
         client_timeout = aiohttp.ClientTimeout(
             total=timeout, sock_connect=min(self._connect_timeout, timeout)
         )
+        # aiohttp's exceptions can carry the request (headers included, so the API key) in
+        # their repr: ours are raised "from None" so no traceback ever prints them.
         try:
             async with session.request(
                 method,
@@ -86,26 +94,35 @@ class Transport:
                 data=body,
                 timeout=client_timeout,
                 allow_redirects=False,
+                # A borrowed session may raise on non-2xx; statuses are ours to interpret.
+                raise_for_status=False,
             ) as response:
                 payload = await response.read()
                 return RawResponse(response.status, response.headers, payload)
         except (aiohttp.ConnectionTimeoutError, aiohttp.SocketTimeoutError) as exc:
             # A connect timeout happens before anything is sent, but the socket-read kind may not.
             sent = not isinstance(exc, aiohttp.ConnectionTimeoutError)
-            raise APITimeoutError(
+            error: Exception = APITimeoutError(
                 f"{method} timed out after {timeout:g}s", request_sent=sent
-            ) from exc
-        except TimeoutError as exc:
-            raise APITimeoutError(f"{method} timed out after {timeout:g}s") from exc
+            )
+        except TimeoutError:
+            error = APITimeoutError(f"{method} timed out after {timeout:g}s")
         except aiohttp.ClientConnectorError as exc:
             # Refused / DNS / TLS handshake: the request never left this machine.
-            raise APIConnectionError(
+            error = APIConnectionError(
                 f"cannot connect to {url.host}: {exc.os_error}", request_sent=False
-            ) from exc
+            )
+        except aiohttp.InvalidURL as exc:
+            error = InvalidRequestError("url", f"is not a valid URL: {exc}")
         except aiohttp.ClientError as exc:
-            raise APIConnectionError(f"{method} failed: {type(exc).__name__}: {exc}") from exc
+            error = APIConnectionError(f"{method} failed: {type(exc).__name__}: {exc}")
+        except (TypeError, ValueError) as exc:
+            # aiohttp/yarl refusing a header or query value before anything is sent.
+            error = InvalidRequestError("request", f"cannot be encoded: {exc}")
+        raise error from None
 
     async def aclose(self) -> None:
+        self._closed = True
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()

@@ -269,10 +269,11 @@ class _Run:
                     )
                 created = await self.create(request, key)
                 task_id = created.task_id
-                self.progress.bump(created=1)
                 if journal is not None:
                     await journal.record_created(fingerprint, task_id)
-            self.progress.bump(running=1)
+                self.progress.bump(created=1, running=1)
+            else:
+                self.progress.bump(running=1)
             try:
                 task = await self.wait_for(task_id)
                 error: AnalyzeError | None = None

@@ -50,7 +50,7 @@ StatusCallback = Callable[[AnalyzeTaskResponse], Awaitable[None] | None]
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 Retrieve = Callable[[str], Awaitable[AnalyzeTaskResponse]]
-ListPage = Callable[[str, int, int], Awaitable[TasksListResponse]]
+ListPage = Callable[[str | None, int, int], Awaitable[TasksListResponse]]
 
 # From this many distinct tasks in flight a sweep is cheaper than polling each one.
 DEFAULT_BULK_THRESHOLD: Final = 8
@@ -62,6 +62,8 @@ SWEEP_PAGE_LIMIT: Final = 50
 # Retrieves of finished tasks run concurrently, but not as a burst of thousands at once.
 _SWEEP_RETRIEVE_CONCURRENCY: Final = 32
 _IN_PROGRESS: Final = ("queued", "pending", "processing")
+# After an unfiltered page missed some of our tasks, sweeps skip it for this many rounds.
+_UNFILTERED_RETRY_SWEEPS: Final = 8
 _TRANSIENT_STATUS: Final = frozenset({408, 425, 429})
 
 
@@ -122,8 +124,10 @@ class PollScheduler:
         rng: random.Random,
         bulk_threshold: int = DEFAULT_BULK_THRESHOLD,
         bulk_interval: float = DEFAULT_BULK_INTERVAL,
+        clock_is_loop_time: bool = True,
     ) -> None:
         self._retrieve = retrieve
+        self._clock_is_loop_time = clock_is_loop_time
         self._list_page = list_page
         self._sleep = sleep
         self._clock = clock
@@ -135,6 +139,8 @@ class PollScheduler:
         self._changed: asyncio.Event | None = None
         self._next_sweep = -math.inf
         self._closed = False
+        self._bulk = False
+        self._sweeps_since_unfiltered_miss = _UNFILTERED_RETRY_SWEEPS
 
     # -- registering waits --------------------------------------------------------------------
 
@@ -198,9 +204,11 @@ class PollScheduler:
             first_delay=first_delay,
             on_status_change=on_status_change,
         )
+        # In loop time the deadline also bounds a poll in flight; a test's fake clock must not
+        # be mixed with real seconds, so there the scheduler's own deadline check is enough.
+        bound = timeout if self._clock_is_loop_time else None
         try:
-            # Also bounds a poll that is in flight when the deadline passes.
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(bound):
                 return await wait.future
         except TimeoutError as exc:
             if isinstance(exc, PollTimeoutError):
@@ -230,6 +238,19 @@ class PollScheduler:
 
     async def _run(self) -> None:
         assert self._changed is not None
+        try:
+            await self._loop()
+        finally:
+            self._bulk = False
+
+    def _fail_all(self, exc: BaseException) -> None:
+        for waits in list(self._waits.values()):
+            for wait in list(waits):
+                _settle(wait, exc)
+        self._drop_settled()
+
+    async def _loop(self) -> None:
+        assert self._changed is not None
         while self._waits:
             # Cleared before looking, so a wait registered while we work wakes the idle below.
             self._changed.clear()
@@ -237,9 +258,15 @@ class PollScheduler:
             self._expire()
             if not self._waits:
                 break
-            if len(self._waits) >= self.bulk_threshold:
+            # Once a batch made us sweep, keep sweeping until it drains: falling back to
+            # per-task backoff for its last tasks would stretch their detection lag.
+            self._bulk = len(self._waits) >= self.bulk_threshold or self._bulk
+            if self._bulk:
                 if self._clock() >= self._next_sweep:
-                    await self._sweep()
+                    try:
+                        await self._sweep()
+                    except Exception as exc:  # a bug must fail the waits, not hang them
+                        self._fail_all(exc)
                     self._next_sweep = self._clock() + self.bulk_interval
                 wake = self._next_sweep
             else:
@@ -290,7 +317,7 @@ class PollScheduler:
         """Retrieve one task and hand the outcome to its waits."""
         try:
             task = await self._retrieve(task_id)
-        except AnalyzeError as exc:
+        except Exception as exc:  # anything else ends these waits, never the whole loop
             waits = self._waits.get(task_id, ())
             if is_transient(exc):
                 for wait in waits:
@@ -350,6 +377,23 @@ class PollScheduler:
         """The waited tasks found in the in-progress lists; None if listing failed."""
         missing = set(wanted)
         seen: dict[str, AnalyzeTaskResponse] = {}
+        if len(missing) <= SWEEP_PAGE_LIMIT and self._unfiltered_worth_trying():
+            # A batch's tasks are usually the account's newest: one unfiltered page then
+            # shows all of them, in progress or finished, for one request instead of three.
+            try:
+                listing = await self._list_page(None, 1, SWEEP_PAGE_LIMIT)
+            except AnalyzeError as exc:
+                if not is_transient(exc):
+                    self._fail_all(exc)
+                return None
+            for item in listing.data:
+                if item.task_id in missing:
+                    missing.discard(item.task_id)
+                    if not item.status.is_terminal:
+                        seen[item.task_id] = item
+            if not missing:
+                return seen
+            self._sweeps_since_unfiltered_miss = 0
         oldest = self._oldest_created_at()
         # Statuses only move forward, so scanning in that order finds a task that moves on
         # mid-sweep in the later list instead of losing it between two lists. Lists before
@@ -361,9 +405,7 @@ class PollScheduler:
                     listing = await self._list_page(status, page, SWEEP_PAGE_LIMIT)
                 except AnalyzeError as exc:
                     if not is_transient(exc):
-                        for waits in list(self._waits.values()):
-                            for wait in list(waits):
-                                _settle(wait, exc)
+                        self._fail_all(exc)
                     return None
                 for item in listing.data:
                     if item.task_id in missing:
@@ -375,6 +417,10 @@ class PollScheduler:
                     break
                 page += 1
         return seen
+
+    def _unfiltered_worth_trying(self) -> bool:
+        self._sweeps_since_unfiltered_miss += 1
+        return self._sweeps_since_unfiltered_miss > _UNFILTERED_RETRY_SWEEPS
 
     def _earliest_stage(self) -> int:
         stage = len(_IN_PROGRESS) - 1

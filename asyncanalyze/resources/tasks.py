@@ -85,7 +85,7 @@ class TasksClient:
         iterating shift later pages, so a task may be seen twice; ids make that easy to skip.
         """
         _checks.check_status(status)
-        _checks.check_page_limit(page_limit)
+        page_limit = _checks.check_page_limit(page_limit) or _checks.MAX_PAGE_LIMIT
         page = 1
         while True:
             listing = await self.list(
@@ -179,11 +179,14 @@ class TasksClient:
                 rng=client.rng,
                 bulk_threshold=client.bulk_threshold,
                 bulk_interval=client.bulk_interval,
+                clock_is_loop_time=not client.has_custom_clock,
             )
             self._scheduler = scheduler
         return scheduler
 
-    async def _list_for_sweep(self, status: str, page: int, page_limit: int) -> TasksListResponse:
+    async def _list_for_sweep(
+        self, status: str | None, page: int, page_limit: int
+    ) -> TasksListResponse:
         return await self.list(page=page, page_limit=page_limit, status=status)
 
     async def _aclose(self) -> None:

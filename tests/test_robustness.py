@@ -1,0 +1,178 @@
+"""Hard edges found in review: borrowed sessions, closing mid-retry, bad options, leaks."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import traceback
+
+import aiohttp
+import pytest
+from aiohttp.client_reqrep import RequestInfo
+from aioresponses import aioresponses
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from asyncanalyze import (
+    AnalyzeAsyncClient,
+    APIConnectionError,
+    ClientStateError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    PollPolicy,
+    RequestOptions,
+    ResponseValidationError,
+    VideoContext_Url,
+)
+
+from ._helpers import calls, header, sent_count, task_json
+from .conftest import API_KEY, BASE_URL, RecordingSleep
+
+TASK_URL = f"{BASE_URL}/analyze/tasks/t1"
+
+
+async def test_borrowed_session_that_raises_for_status_still_gets_typed_errors(
+    mocked: aioresponses,
+) -> None:
+    """A lent session with raise_for_status=True does not turn a 404 into retried noise."""
+    mocked.get(TASK_URL, status=404, repeat=True)
+    async with (
+        aiohttp.ClientSession(raise_for_status=True) as session,
+        AnalyzeAsyncClient(api_key="k", base_url=BASE_URL, session=session) as client,
+    ):
+        with pytest.raises(NotFoundError):
+            await client.tasks.retrieve("t1")
+    assert sent_count(mocked) == 1
+
+
+async def test_aiohttp_error_chain_never_shows_the_key(
+    client: AnalyzeAsyncClient, mocked: aioresponses
+) -> None:
+    """aiohttp errors that hold the request (and so the key) are not chained into ours."""
+    info = RequestInfo(URL(TASK_URL), "GET", CIMultiDictProxy(CIMultiDict({"x-api-key": API_KEY})))
+    mocked.get(
+        TASK_URL,
+        exception=aiohttp.ClientResponseError(info, (), status=400, message="bad"),
+        repeat=True,
+    )
+    with pytest.raises(APIConnectionError) as caught:
+        await client.tasks.retrieve("t1")
+    rendered = "".join(traceback.format_exception(caught.value))
+    assert API_KEY not in rendered
+    assert caught.value.__cause__ is None
+
+
+async def test_close_during_retry_wait_opens_no_new_pool(mocked: aioresponses) -> None:
+    """aclose() while a retry sleeps ends that request with ClientStateError, no new session."""
+    mocked.get(TASK_URL, status=503, repeat=True)
+    parked = asyncio.Event()
+    release = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        parked.set()
+        await release.wait()
+
+    client = AnalyzeAsyncClient(api_key="k", base_url=BASE_URL, sleep=sleep)
+    request = asyncio.create_task(client.tasks.retrieve("t1"))
+    await parked.wait()
+    await client.aclose()
+    release.set()
+    with pytest.raises(ClientStateError):
+        await request
+    assert client._transport._session is None
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        RequestOptions(timeout_in_seconds=0),
+        RequestOptions(timeout_in_seconds=-1),
+        RequestOptions(timeout_in_seconds=math.nan),
+        RequestOptions(timeout_in_seconds=math.inf),
+        RequestOptions(max_retries=-1),
+        RequestOptions(max_retries=1.5),  # type: ignore[arg-type]
+    ],
+)
+async def test_bad_request_options_send_nothing(
+    client: AnalyzeAsyncClient, mocked: aioresponses, options: RequestOptions
+) -> None:
+    """Timeouts must be finite and positive, retries a non-negative int: else nothing is sent."""
+    with pytest.raises(InvalidRequestError):
+        await client.tasks.retrieve("t1", request_options=options)
+    assert sent_count(mocked) == 0
+
+
+@pytest.mark.parametrize("timeout", [0, math.inf, math.nan, -3])
+def test_bad_client_timeouts_are_refused(timeout: float) -> None:
+    """The client refuses timeouts that would disable or break every request."""
+    with pytest.raises(InvalidRequestError):
+        AnalyzeAsyncClient(api_key="k", timeout=timeout)
+
+
+async def test_idempotency_key_from_request_options_is_sent(
+    client: AnalyzeAsyncClient, mocked: aioresponses
+) -> None:
+    """An Idempotency-Key given in additional_headers is the one sent, not replaced."""
+    mocked.post(
+        f"{BASE_URL}/analyze/tasks", status=202, payload={"task_id": "t", "status": "queued"}
+    )
+    options = RequestOptions(additional_headers={"idempotency-key": "mine-1"})
+    await client.tasks.create(
+        video=VideoContext_Url(url="https://e.com/v.mp4"), prompt="p", request_options=options
+    )
+    [(_, _, kwargs)] = calls(mocked)
+    keys = [v for k, v in kwargs["headers"].items() if k.lower() == "idempotency-key"]
+    assert keys == ["mine-1"]
+    assert header(kwargs, "idempotency-key") == "mine-1"
+
+
+async def test_deeply_nested_body_is_a_validation_error(
+    client: AnalyzeAsyncClient, mocked: aioresponses
+) -> None:
+    """A pathologically nested 2xx body raises ResponseValidationError, not RecursionError."""
+    mocked.get(TASK_URL, body="[" * 5_000 + "]" * 5_000)
+    with pytest.raises(ResponseValidationError):
+        await client.tasks.retrieve("t1")
+
+
+def test_poll_delay_never_overflows() -> None:
+    """Thousands of polls with a steep multiplier still give the capped delay."""
+    assert PollPolicy(multiplier=50.0, max_delay=20.0).delay(5_000) == 20.0
+
+
+async def test_403_ends_the_wait_at_once(client: AnalyzeAsyncClient, mocked: aioresponses) -> None:
+    """403 is fatal for await_result, like 401 and 404."""
+    mocked.get(TASK_URL, status=403, repeat=True)
+    with pytest.raises(PermissionDeniedError):
+        await client.tasks.await_result("t1")
+    assert sent_count(mocked) == 1
+
+
+async def test_unexpected_error_fails_only_its_wait(
+    client: AnalyzeAsyncClient, mocked: aioresponses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug-shaped exception while polling fails that wait; the scheduler keeps serving."""
+    original = client.tasks.retrieve
+
+    async def flaky(task_id: str, **kwargs: object) -> object:
+        if task_id == "boom":
+            raise RuntimeError("unexpected")
+        return await original(task_id)
+
+    monkeypatch.setattr(client.tasks, "retrieve", flaky)
+    client.tasks._scheduler = None
+    mocked.get(TASK_URL, payload=task_json(task_id="t1"))
+    with pytest.raises(RuntimeError, match="unexpected"):
+        await client.tasks.await_result("boom")
+    assert (await client.tasks.await_result("t1")).status == "ready"
+
+
+async def test_retry_after_is_waited_once(
+    client: AnalyzeAsyncClient, mocked: aioresponses, sleep: RecordingSleep
+) -> None:
+    """The retry wait and the client-wide 429 pause do not add up: one 7 s wait in all."""
+    mocked.get(TASK_URL, status=429, headers={"Retry-After": "7"})
+    mocked.get(TASK_URL, payload=task_json())
+    await client.tasks.retrieve("t1")
+    assert sleep.waits == [7.0]
