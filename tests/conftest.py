@@ -15,6 +15,9 @@ from aioresponses import aioresponses
 
 from asyncanalyze import AnalyzeAsyncClient, PollPolicy
 
+# Our own fixtures for users (analyze_client, analyze_emulator) are tested by using them here.
+pytest_plugins = ["asyncanalyze.testing"]
+
 BASE_URL = "https://api.test/v1.3"
 API_KEY = "tlk_TEST_SECRET_KEY_0123456789"
 

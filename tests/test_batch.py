@@ -365,3 +365,23 @@ async def test_sigkill_midway_then_rerun_creates_each_task_once(tmp_path: Path) 
     assert indexes == list(range(30))
     assert stats["tasks"]["total"] == 30  # every request created exactly once
     assert stats["creates"] == 30
+
+
+async def test_testing_fixture_client_runs_on_emulator_time(emu: Emulator) -> None:
+    """asyncanalyze.testing.emulator_client waits in emulated seconds: a 10-minute task is
+    ready in a fraction of a real second."""
+    from asyncanalyze.testing import emulator_client
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with emulator_client(emu) as client:
+        created = await client.tasks.create(video=video(600, tag="fixture"), prompt="p")
+        assert (await client.tasks.await_result(created)).status == "ready"
+    assert loop.time() - started < 600 / SPEED * 2
+
+
+async def test_analyze_client_fixture(analyze_client: AnalyzeAsyncClient) -> None:
+    """The analyze_client fixture users enable gives a working client on a fresh emulator."""
+    created = await analyze_client.tasks.create(video=video(60, tag="fx"), prompt="p")
+    task = await analyze_client.tasks.await_result(created)
+    assert task.result is not None and task.result.data

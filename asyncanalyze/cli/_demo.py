@@ -20,10 +20,10 @@ import attrs
 
 from asyncanalyze import OMIT, AnalyzeRequest, BatchOutcome, VideoContext_Url
 from asyncanalyze.emulator import Emulator
+from asyncanalyze.testing import emulator_client
 
 from ._args import positive_int
 from ._output import Output
-from ._session import emulated_client
 
 __all__ = ["add_demo_parser", "build_workload", "percentile"]
 
@@ -193,7 +193,7 @@ async def run_demo(args: argparse.Namespace, out: Output) -> int:
     async with Emulator(speed=speed, seed=args.seed) as emulator:
         view = out.progress(len(planned), "analyzing")
         try:
-            async with emulated_client(emulator, speed, None) as client:
+            async with emulator_client(emulator) as client:
                 requests = (p.request for p in planned)
                 async for outcome in client.tasks.analyze_many(requests, on_progress=view.update):
                     tally.add(outcome, kinds[outcome.index], emulator.clock.now())
