@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _checks
 from .._config import PollPolicy, RequestOptions
-from .._convert import unstructure
 from .._errors import AnalyzeError, InvalidRequestError
 from .._models import (
     OMIT,
@@ -118,16 +117,13 @@ class TasksClient:
         same on each retry, so a retry after a lost response returns the first task instead
         of paying for a second. Pass your own key to make a create safe to repeat across runs.
         """
-        body: dict[str, Any] = {
-            "video": unstructure(_checks.check_video(video)),
-            "prompt": _checks.check_prompt(prompt),
-        }
-        if (checked_temperature := _checks.check_temperature(temperature)) is not OMIT:
-            body["temperature"] = checked_temperature
-        if (checked_max_tokens := _checks.check_max_tokens(max_tokens)) is not OMIT:
-            body["max_tokens"] = checked_max_tokens
-        if (checked_format := _checks.check_response_format(response_format)) is not OMIT:
-            body["response_format"] = checked_format
+        body = AnalyzeRequest(
+            video=video,
+            prompt=prompt,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            response_format=response_format,
+        ).wire_body()
         key = self._idempotency_key(idempotency_key)
         response = await self._client._request(
             "POST",
