@@ -1,0 +1,221 @@
+"""Chaos: 300 logical tasks through ``analyze_many`` while every endpoint misbehaves at once.
+
+The emulator runs on its own event loop in a thread, so the test's loop holds nothing but the
+client: whatever is still scheduled there after ``aclose()`` is a leak of the SDK's.
+
+Fault mix per request, on every endpoint (seeded): 500 5 %, 503 5 %, 429 + Retry-After 5 %,
+connection reset 3 %; on create also "processed, then the connection dropped" 3 %.
+
+Latency past the request timeout, ~2 %: the emulator's ``latency`` is a constant delay for
+every request of an endpoint, not a per-request probability. The closest honest equivalent
+is latency *windows*: a watcher on the emulator's loop switches ``latency`` on after every
+25..75 requests (seeded) until a request has been delayed, so ~2 % of requests (every 50th
+on average, plus any that arrive in the same few milliseconds) stall for longer than the
+client's request timeout (lowered to 0.75 s for this test) and end in ``APITimeoutError``.
+The figures printed count the requests the emulator actually delayed and the client-side
+timeouts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import gc
+import logging
+import random
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from asyncanalyze import AnalyzeRequest, RetryPolicy, TaskFailedError, VideoContext_Url
+from asyncanalyze.emulator import Emulator, FaultConfig
+from asyncanalyze.testing import emulator_client
+
+TASKS = 300
+SPEED = 100.0
+# Real seconds: a request slower than this is abandoned and retried.
+REQUEST_TIMEOUT = 0.75
+LATENCY = 1.0
+# Many short windows (2 ms, 0.3 s apart on average) sample bursts of requests evenly; a few
+# long ones hit or miss the burst of creates at the start by luck. The gaps are random since
+# at a fixed period a request retried after its timeout can land in a window every time.
+LATENCY_WINDOW, LATENCY_MEAN_GAP = 0.002, 0.3
+FAULTS = FaultConfig(
+    error_500=0.05, error_503=0.05, too_many_requests=0.05, reset=0.03, retry_after=1
+)
+CREATE_FAULTS = FaultConfig(
+    error_500=0.05,
+    error_503=0.05,
+    too_many_requests=0.05,
+    reset=0.03,
+    drop_after_create=0.03,
+    retry_after=1,
+)
+# With ~18 % of attempts failing, the default 3 retries would let about one create in 600 run
+# out of attempts; eight make that one in two million, so any failure left is a real bug.
+RETRIES = RetryPolicy(max_retries=8)
+DESIGNED_FAILURE_EVERY = 25
+
+
+class ThreadedEmulator:
+    """An emulator serving from its own loop in a background thread."""
+
+    def __init__(self, **options: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.emulator = Emulator(**options)
+        self._latency_timer: asyncio.Task[None] | None = None
+        self.call(self.emulator.start())
+
+    def call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+    def stats(self) -> dict[str, Any]:
+        async def read() -> dict[str, Any]:
+            return self.emulator.stats()
+
+        return self.call(read())  # type: ignore[no-any-return]
+
+    def start_latency_windows(self) -> None:
+        async def windows() -> None:
+            calm = {"*": FAULTS, "create": CREATE_FAULTS}
+            slow = {
+                "*": FaultConfig(**{**FAULTS.to_dict(), "latency": LATENCY}),
+                "create": FaultConfig(**{**CREATE_FAULTS.to_dict(), "latency": LATENCY}),
+            }
+            spacing = random.Random(7)
+            # The first window opens inside the opening burst of creates, so every run sees
+            # a timed-out create however the later windows fall.
+            while sum(self.emulator.stats()["requests"].values()) < 10:
+                await asyncio.sleep(0.001)
+            while True:
+                self.emulator.set_faults(slow)
+                await asyncio.sleep(LATENCY_WINDOW)
+                self.emulator.set_faults(calm)
+                await asyncio.sleep(spacing.expovariate(1 / LATENCY_MEAN_GAP))
+
+        async def start() -> None:
+            self._latency_timer = asyncio.create_task(windows())
+
+        self.call(start())
+
+    def close(self) -> None:
+        async def stop() -> None:
+            if self._latency_timer is not None:
+                self._latency_timer.cancel()
+            await self.emulator.stop()
+
+        self.call(stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
+
+
+@pytest.fixture
+def chaotic() -> Iterator[ThreadedEmulator]:
+    served = ThreadedEmulator(speed=SPEED, seed=5, faults={"*": FAULTS, "create": CREATE_FAULTS})
+    yield served
+    served.close()
+
+
+class RetryCounter(logging.Handler):
+    """Counts the SDK's "retrying ... after <Error>" records by the error's name."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.after: collections.Counter[str] = collections.Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("retrying "):
+            self.after[str(record.args[2])] += 1  # type: ignore[index]
+
+
+def chaos_requests() -> Iterator[AnalyzeRequest]:
+    for i in range(TASKS):
+        seconds = 30 + (i * 37) % 270  # 30 s .. 5 min of emulated processing
+        url = f"https://videos.example/chaos-{i}.mp4?emulator_task_seconds={seconds}"
+        if i % DESIGNED_FAILURE_EVERY == 0:
+            url += "&emulator_fail=Designed%20failure"
+        yield AnalyzeRequest(
+            video=VideoContext_Url(url=url), prompt=f"Summarize {i}", metadata={"i": i}
+        )
+
+
+async def test_chaos_every_task_ends_as_designed_with_one_create_each(
+    chaotic: ThreadedEmulator,
+) -> None:
+    """300 tasks under faults on every endpoint all end as designed, each created exactly once,
+    with no warning, unretrieved exception or coroutine left behind."""
+    loop = asyncio.get_running_loop()
+    loop_errors: list[dict[str, Any]] = []
+    previous_handler = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: loop_errors.append(context))
+    retries = RetryCounter()
+    sdk_log = logging.getLogger("asyncanalyze")
+    previous_level = sdk_log.level
+    sdk_log.setLevel(logging.INFO)
+    sdk_log.addHandler(retries)
+    chaotic.start_latency_windows()
+    before = asyncio.all_tasks()
+    started = time.perf_counter()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            async with emulator_client(
+                chaotic.emulator,
+                retry_policy=RETRIES,
+                timeout=REQUEST_TIMEOUT,
+                connect_timeout=REQUEST_TIMEOUT,
+            ) as client:
+                outcomes = [
+                    o async for o in client.tasks.analyze_many(chaos_requests(), concurrency=100)
+                ]
+            for _ in range(3):
+                await asyncio.sleep(0)
+            leftover = asyncio.all_tasks() - before
+            gc.collect()
+            await asyncio.sleep(0)
+    finally:
+        wall = time.perf_counter() - started
+        loop.set_exception_handler(previous_handler)
+        sdk_log.removeHandler(retries)
+        sdk_log.setLevel(previous_level)
+    stats = chaotic.stats()
+
+    requests = sum(stats["requests"].values())
+    print(
+        f"\nchaos: {TASKS} tasks in {wall:.1f} s wall;"
+        f" faults injected {dict(sorted(stats['faults'].items()))};"
+        f" retries {sum(retries.after.values())} {dict(sorted(retries.after.items()))};"
+        f" requests {requests} {dict(sorted(stats['requests'].items()))}"
+        f" = {requests / TASKS:.2f} per task;"
+        f" delayed past the timeout {stats['faults'].get('latency', 0) / requests:.1%};"
+        f" idempotent replays {stats['idempotent_replays']}"
+    )
+
+    by_index = {o.index: o for o in outcomes}
+    assert sorted(by_index) == list(range(TASKS))
+    for index, outcome in by_index.items():
+        if index % DESIGNED_FAILURE_EVERY == 0:
+            assert isinstance(outcome.error, TaskFailedError), (index, outcome.error)
+            assert outcome.task is not None and outcome.task.error is not None
+            assert outcome.task.error.message == "Designed failure"
+        else:
+            assert outcome.ok, (index, repr(outcome.error))
+            assert outcome.task is not None and outcome.task.status == "ready"
+    assert len({o.task_id for o in outcomes}) == TASKS
+    assert stats["tasks"]["total"] == TASKS
+    assert stats["creates"] == TASKS
+    # The faults really happened, of every kind.
+    for kind in ("error_500", "error_503", "too_many_requests", "reset", "drop_after_create"):
+        assert stats["faults"].get(kind, 0) > 0, kind
+    assert retries.after["APITimeoutError"] > 0
+    assert stats["idempotent_replays"] > 0  # the dropped creates were answered by replay
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], caught
+    assert not loop_errors, loop_errors
+    assert not leftover, leftover
