@@ -12,32 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import signal
-import sys
 import time
 
 import aiohttp
-
-API_KEY = "bench"
-
-
-async def start_server() -> tuple[asyncio.subprocess.Process, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "asyncanalyze.emulator",
-        "--port",
-        "0",
-        "--speed",
-        "10",
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    base_url = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
-    if not base_url.startswith("http"):
-        process.kill()
-        raise SystemExit(f"emulator did not start: {base_url!r}")
-    return process, base_url
+from _common import API_KEY, start_server, stop_server
 
 
 async def create_tasks(session: aiohttp.ClientSession, base_url: str, count: int) -> list[str]:
@@ -86,8 +64,7 @@ async def main(args: argparse.Namespace) -> None:
             await hammer(session, urls, args.concurrency, 1.0)  # warm up connections
             done, errors, elapsed = await hammer(session, urls, args.concurrency, args.seconds)
     finally:
-        process.send_signal(signal.SIGINT)
-        await process.wait()
+        await stop_server(process)
     print(f"emulator retrieve throughput ({args.tasks} tasks, concurrency {args.concurrency})")
     print(f"{'requests':>10} {'errors':>8} {'seconds':>8} {'req/s':>9}")
     print(f"{done:>10} {errors:>8} {elapsed:>8.2f} {done / elapsed:>9.0f}")
