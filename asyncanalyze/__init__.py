@@ -8,6 +8,8 @@ Quick start::
         print(task.result.data)
 """
 
+# ``asyncanalyze.webhooks.unwrap(...)`` after a plain ``import asyncanalyze``.
+from . import webhooks
 from ._client import AnalyzeAsyncClient
 from ._config import (
     DEFAULT_BASE_URL,
@@ -36,9 +38,12 @@ from ._errors import (
     PollTimeoutError,
     RateLimitError,
     ResponseValidationError,
+    ResultParseError,
     TaskFailedError,
     UnprocessableEntityError,
+    WebhookVerificationError,
 )
+from ._local_files import video_from_path, video_from_path_sync
 from ._models import (
     OMIT,
     AnalyzeTaskError,
@@ -57,7 +62,10 @@ from ._models import (
     VideoContext_AssetId,
     VideoContext_Base64String,
     VideoContext_Url,
+    WebhookEvent,
+    WebhookTaskData,
 )
+from ._structured import parse_result
 from ._version import __version__
 from .batch import (
     DEFAULT_BATCH_CONCURRENCY,
@@ -109,6 +117,7 @@ __all__ = [
     "RequestOptions",
     "ResponseFormat",
     "ResponseValidationError",
+    "ResultParseError",
     "RetryPolicy",
     "TaskFailedError",
     "TaskOutcome",
@@ -119,5 +128,12 @@ __all__ = [
     "VideoContext_AssetId",
     "VideoContext_Base64String",
     "VideoContext_Url",
+    "WebhookEvent",
+    "WebhookTaskData",
+    "WebhookVerificationError",
     "__version__",
+    "parse_result",
+    "video_from_path",
+    "video_from_path_sync",
+    "webhooks",
 ]

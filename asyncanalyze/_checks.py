@@ -29,10 +29,19 @@ __all__ = [
     "check_status",
     "check_temperature",
     "check_video",
+    "check_video_facts",
 ]
 
 # The brief's "30 MB" read generously as MiB: the server, not the SDK, has the last word.
 MAX_BASE64_VIDEO_BYTES: Final = 30 * 1024 * 1024
+# The brief's media limits, also in emulator/_media.py: the two share no code on purpose.
+MIN_VIDEO_SECONDS: Final = 4.0
+MAX_VIDEO_SECONDS: Final = 7200.0
+MIN_VIDEO_SIDE: Final = 360
+MAX_VIDEO_SHORT_SIDE: Final = 2160
+MAX_VIDEO_LONG_SIDE: Final = 5184
+# 12/5 == 2.4, compared in integers so that 5184x2160 (exactly 2.4:1) passes.
+_ASPECT_NUM, _ASPECT_DEN = 12, 5
 MAX_TOKENS_LIMIT: Final = 4096
 MAX_PAGE_LIMIT: Final = 50
 _KNOWN_STATUSES: Final = tuple(status.value for status in AnalyzeTaskStatus)
@@ -141,6 +150,36 @@ def _check_base64(data: object) -> None:
         binascii.a2b_base64(data, strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidRequestError(name, f"is not valid base64 ({exc})") from None
+
+
+def check_video_facts(
+    duration: float | None, width: int, height: int, *, parameter: str = "video"
+) -> None:
+    """The brief's media rules; the resolution range is orientation-free (1080x1920 is fine).
+
+    ``duration`` None (not recorded in the file) skips that rule: the platform decides.
+    """
+    if duration is not None:
+        if duration < MIN_VIDEO_SECONDS:
+            raise InvalidRequestError(
+                parameter, f"is {duration:.1f} s long; the minimum duration is 4 s"
+            )
+        if duration > MAX_VIDEO_SECONDS:
+            raise InvalidRequestError(
+                parameter, f"is {duration:.0f} s long; the maximum duration is 7200 s (2 hours)"
+            )
+    short, long = min(width, height), max(width, height)
+    if short < MIN_VIDEO_SIDE or short > MAX_VIDEO_SHORT_SIDE or long > MAX_VIDEO_LONG_SIDE:
+        raise InvalidRequestError(
+            parameter,
+            f"resolution {width}x{height} is outside 360x360 to 5184x2160 (either orientation:"
+            " short side 360-2160, long side at most 5184)",
+        )
+    if long * _ASPECT_DEN > short * _ASPECT_NUM:
+        raise InvalidRequestError(
+            parameter,
+            f"aspect ratio {long / short:.3f}:1 ({width}x{height}) is outside 1:2.4 to 2.4:1",
+        )
 
 
 def check_response_format(response_format: object) -> dict[str, Any] | Omit:

@@ -6,10 +6,13 @@ about evolution: unknown fields are ignored and unknown enum values are kept as 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, get_origin
 
 from cattrs import Converter
+from cattrs.cols import is_sequence, list_structure_factory
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.strategies import configure_tagged_union
 
 from ._models import (
@@ -20,6 +23,7 @@ from ._models import (
     VideoContext_AssetId,
     VideoContext_Base64String,
     VideoContext_Url,
+    WebhookTaskData,
 )
 
 __all__ = ["WireError", "structure", "unstructure"]
@@ -70,6 +74,23 @@ def _dict(value: Any, _: type) -> dict[str, Any]:
     return value
 
 
+def _is_list_like(cls: Any) -> bool:
+    return is_sequence(cls) and cls is not tuple and get_origin(cls) is not tuple
+
+
+def _strict_list(cls: Any, converter: Converter) -> Callable[[Any, Any], list[Any]]:
+    # cattrs' own list hook iterates whatever it gets, so "abc" would become ["a", "b", "c"].
+    items = list_structure_factory(cls, converter)
+
+    def structure_list(value: Any, _: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise WireError(f"expected an array, got {type(value).__name__}")
+        structured: list[Any] = items(value, cls)
+        return structured
+
+    return structure_list
+
+
 def _datetime(value: Any, _: type) -> datetime:
     if not isinstance(value, str):
         raise WireError(f"expected an RFC 3339 timestamp, got {type(value).__name__}")
@@ -94,6 +115,9 @@ def _make_converter() -> Converter:
     converter.register_structure_hook(float, _strict_float)
     converter.register_structure_hook(bool, _strict_bool)
     converter.register_structure_hook_func(lambda t: t == dict[str, Any], _dict)
+    converter.register_structure_hook_factory(
+        _is_list_like, lambda cls: _strict_list(cls, converter)
+    )
     converter.register_structure_hook(datetime, _datetime)
     converter.register_unstructure_hook(datetime, lambda value: value.isoformat())
     converter.register_structure_hook(AnalyzeTaskStatus, _open_enum(AnalyzeTaskStatus))
@@ -106,6 +130,15 @@ def _make_converter() -> Converter:
     )
     converter.register_unstructure_hook(
         ResponseFormat, lambda fmt: {"type": fmt.type, "json_schema": fmt.json_schema}
+    )
+    # A webhook's task is ``data.id`` on the wire; ``task_id`` like everywhere else in Python.
+    converter.register_structure_hook(
+        WebhookTaskData,
+        make_dict_structure_fn(WebhookTaskData, converter, task_id=override(rename="id")),
+    )
+    converter.register_unstructure_hook(
+        WebhookTaskData,
+        make_dict_unstructure_fn(WebhookTaskData, converter, task_id=override(rename="id")),
     )
     return converter
 

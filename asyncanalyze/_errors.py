@@ -15,6 +15,8 @@
     │   ├── RateLimitError 429 (.retry_after)
     │   └── InternalServerError 5xx
     ├── ResponseValidationError                   a 2xx body that does not fit the model
+    ├── ResultParseError (also a ValueError)      result.data is not the JSON / shape asked for
+    ├── WebhookVerificationError                  a webhook request to reject: signature, body
     ├── TaskFailedError                           await_result saw failed/canceled: .task
     └── PollTimeoutError (also a TimeoutError)    await_result gave up: .task
 
@@ -46,8 +48,10 @@ __all__ = [
     "PollTimeoutError",
     "RateLimitError",
     "ResponseValidationError",
+    "ResultParseError",
     "TaskFailedError",
     "UnprocessableEntityError",
+    "WebhookVerificationError",
 ]
 
 
@@ -153,6 +157,29 @@ class ResponseValidationError(AnalyzeError):
         super().__init__(f"{message} (status {status_code}, {len(body)} bytes)")
         self.body = body
         self.status_code = status_code
+
+
+class ResultParseError(AnalyzeError, ValueError):
+    """A result's text is not valid JSON, or does not fit the class asked for.
+
+    ``text`` is the raw ``result.data``; ``target`` the class it was structured into (None
+    when only JSON parsing was asked for).
+    """
+
+    def __init__(self, message: str, *, text: str, target: object = None) -> None:
+        super().__init__(message)
+        self.text = text
+        self.target = target
+
+
+class WebhookVerificationError(AnalyzeError):
+    """A webhook request that must be rejected: a missing, malformed or wrong ``TL-Signature``,
+    a timestamp outside the tolerance window, or a body that is not an event. ``body`` holds
+    the raw bytes when the body itself was the problem."""
+
+    def __init__(self, message: str, *, body: bytes | None = None) -> None:
+        super().__init__(message)
+        self.body = body
 
 
 class TaskFailedError(AnalyzeError):

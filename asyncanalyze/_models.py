@@ -1,12 +1,18 @@
-"""Domain types (attrs) and enums. Python names only: the wire mapping lives in ``_convert``."""
+"""Domain types (attrs) and enums. Python names only: the wire mapping lives in ``_convert``.
+
+Imports ``_errors`` (the bottom of the tree) for :meth:`AnalyzeTaskResult.json`'s error.
+"""
 
 from __future__ import annotations
 
 import enum
+import json
 from datetime import datetime
 from typing import Any, Final, Literal
 
 import attrs
+
+from ._errors import ResultParseError
 
 __all__ = [
     "OMIT",
@@ -26,6 +32,8 @@ __all__ = [
     "VideoContext_AssetId",
     "VideoContext_Base64String",
     "VideoContext_Url",
+    "WebhookEvent",
+    "WebhookTaskData",
 ]
 
 
@@ -143,6 +151,22 @@ class AnalyzeTaskResult:
     usage: AnalyzeTaskResultUsage
     finish_reason: FinishReason | None = None
 
+    def json(self) -> Any:
+        """``data`` parsed as JSON (what a ``json_schema`` response format produces).
+
+        Raises :class:`ResultParseError` (a ValueError; ``.text`` is ``data``) when it does
+        not parse. For a typed result use ``asyncanalyze.parse_result(task, MyClass)``.
+        """
+        try:
+            return json.loads(self.data)
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+            hint = ""
+            if self.finish_reason == FinishReason.LENGTH:
+                hint = " (finish_reason is 'length': the output was cut at max_tokens)"
+            raise ResultParseError(
+                f"result.data is not valid JSON: {exc}{hint}", text=self.data
+            ) from None
+
 
 @attrs.frozen
 class AnalyzeTaskError:
@@ -168,6 +192,34 @@ class AnalyzeTaskResponse:
     error: AnalyzeTaskError | None = None
     webhooks: list[AnalyzeTaskWebhookInfo] | None = None
     custom_id: str | None = None
+
+
+@attrs.frozen
+class WebhookTaskData:
+    """The task a webhook event is about: no result (retrieve the task for it)."""
+
+    task_id: str
+    status: AnalyzeTaskStatus
+    created_at: datetime
+    custom_id: str | None = None
+    video_source: dict[str, Any] | None = None
+
+
+@attrs.frozen
+class WebhookEvent:
+    """A webhook event: ``type`` is ``analyze.task.ready|failed|canceled`` (others are kept).
+
+    ``id`` stays the same across the platform's delivery retries: use it to drop duplicates.
+    """
+
+    id: str
+    type: str
+    created_at: datetime
+    data: WebhookTaskData
+
+    @property
+    def task_id(self) -> str:
+        return self.data.task_id
 
 
 @attrs.frozen

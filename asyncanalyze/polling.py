@@ -13,6 +13,10 @@ Polling has its own policy, separate from request retries: a poll that fails tra
 (connection trouble, 429, 5xx after the request's own retries) is simply tried again later,
 while an error that cannot get better (401, 403, 404, a body that does not decode) ends the
 waits it concerns at once.
+
+A webhook can cut a wait short: :meth:`PollScheduler.notify_terminal` says a task has ended,
+and the loop retrieves it at once (one request for all its waits) instead of at its next poll
+or sweep. Polling carries on regardless, so a lost event only costs latency.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import asyncio
 import inspect
 import math
 import random
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Final
@@ -64,6 +69,10 @@ _SWEEP_RETRIEVE_CONCURRENCY: Final = 32
 _IN_PROGRESS: Final = ("queued", "pending", "processing")
 # After an unfiltered page missed some of our tasks, sweeps skip it for this many rounds.
 _UNFILTERED_RETRY_SWEEPS: Final = 8
+# Webhook events for tasks nobody waits on yet are remembered (the event can beat the
+# await_result call that follows create), but only this many: events for tasks never waited
+# on must not grow memory without bound.
+_MAX_TERMINAL_HINTS: Final = 4096
 _TRANSIENT_STATUS: Final = frozenset({408, 425, 429})
 
 
@@ -141,6 +150,10 @@ class PollScheduler:
         self._closed = False
         self._bulk = False
         self._sweeps_since_unfiltered_miss = _UNFILTERED_RETRY_SWEEPS
+        # Waited tasks known to have ended: retrieved on the loop's next turn.
+        self._ended: set[str] = set()
+        # Tasks known to have ended that nobody waited on when we heard; oldest first.
+        self._ended_unwaited: OrderedDict[str, None] = OrderedDict()
 
     # -- registering waits --------------------------------------------------------------------
 
@@ -168,6 +181,9 @@ class PollScheduler:
         )
         wait.deadline = math.inf if timeout is None else now + timeout
         self._waits.setdefault(task_id, []).append(wait)
+        if task_id in self._ended_unwaited:
+            del self._ended_unwaited[task_id]
+            self._ended.add(task_id)
         if self._changed is None:
             self._changed = asyncio.Event()
         self._changed.set()
@@ -217,6 +233,26 @@ class PollScheduler:
         finally:
             self.discard(wait)
 
+    def notify_terminal(self, task_id: str) -> None:
+        """``task_id`` has ended (a webhook said so): retrieve it now for every wait on it.
+
+        The task is still retrieved (the event carries no result, and a retrieve confirms
+        it), once, on the loop's next turn; until then, and if that retrieve still shows it
+        running, the usual polling goes on. For a task nobody waits on yet the news is kept
+        (a bounded number of them) for the wait that follows.
+        """
+        if self._closed:
+            return
+        if task_id in self._waits:
+            self._ended.add(task_id)
+            if self._changed is not None:
+                self._changed.set()
+            return
+        self._ended_unwaited[task_id] = None
+        self._ended_unwaited.move_to_end(task_id)
+        while len(self._ended_unwaited) > _MAX_TERMINAL_HINTS:
+            self._ended_unwaited.popitem(last=False)
+
     @property
     def in_flight(self) -> int:
         """Distinct tasks currently waited on."""
@@ -233,6 +269,8 @@ class PollScheduler:
             for wait in list(waits):
                 _settle(wait, ClientStateError("the client was closed while waiting"))
         self._waits.clear()
+        self._ended.clear()
+        self._ended_unwaited.clear()
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -258,6 +296,12 @@ class PollScheduler:
             self._expire()
             if not self._waits:
                 break
+            if self._ended:
+                ended = [tid for tid in self._ended if tid in self._waits]
+                self._ended.clear()
+                if ended:
+                    await asyncio.gather(*(self._refresh(tid) for tid in ended))
+                    continue
             # Once a batch made us sweep, keep sweeping until it drains: falling back to
             # per-task backoff for its last tasks would stretch their detection lag.
             self._bulk = len(self._waits) >= self.bulk_threshold or self._bulk

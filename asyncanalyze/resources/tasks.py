@@ -22,6 +22,7 @@ from .._models import (
     ResponseFormat,
     TasksListResponse,
     VideoContext,
+    WebhookEvent,
 )
 from .._protocol import TASKS_PATH, decode, task_path
 from ..batch import (
@@ -162,6 +163,29 @@ class TasksClient:
         await self._client._request(
             "DELETE", task_path(task_id), options=request_options, idempotent=True
         )
+
+    def deliver_webhook_event(self, event: WebhookEvent) -> bool:
+        """Tell this client's waits that the event's task has ended (opt-in webhook speed-up).
+
+        Waits on that task (``await_result``, ``as_completed``, ``analyze_many``) then finish
+        after one ``retrieve`` (events carry no result) instead of at their next poll; an
+        event that arrives before the wait starts is remembered for it. Polling goes on
+        regardless, so a lost event costs only latency. Returns False, doing nothing, for an
+        event that is not about a task ending (or names no valid task id). Call it on the client's event loop; verify the
+        event first (``asyncanalyze.webhooks.unwrap``, or ``aiohttp_handler(client=...)``).
+        """
+        if not isinstance(event, WebhookEvent):
+            raise InvalidRequestError(
+                "event", f"must be a WebhookEvent, got {type(event).__name__}"
+            )
+        if not event.data.status.is_terminal:
+            return False
+        try:
+            task_path(event.data.task_id)
+        except InvalidRequestError:
+            return False  # not an id any wait of ours can have: nothing to speed up
+        self._poll_scheduler().notify_terminal(event.data.task_id)
+        return True
 
     def _poll_scheduler(self) -> PollScheduler:
         scheduler = self._scheduler
