@@ -296,6 +296,10 @@ class AnalyzeAsyncClient:
         headers: Mapping[str, str] | None = None,
     ) -> RawResponse:
         loop = self._bind_loop()
+        if options is not None and not isinstance(options, RequestOptions):
+            raise InvalidRequestError(
+                "request_options", f"must be a RequestOptions, got {type(options).__name__}"
+            )
         url = URL(self._base_url + path, encoded=True)
         request_headers = self._json_headers if body is not None else self._headers
         timeout = self._timeout

@@ -216,9 +216,20 @@ class TasksClient:
     def _wait_settings(
         self, timeout: float | None, poll_policy: PollPolicy | None
     ) -> tuple[PollPolicy, float | None]:
+        if poll_policy is not None and not isinstance(poll_policy, PollPolicy):
+            # Checked here, not at the first poll: a bad policy would fail inside the shared
+            # scheduler, after requests went out.
+            raise InvalidRequestError(
+                "poll_policy", f"must be a PollPolicy, got {type(poll_policy).__name__}"
+            )
         policy = poll_policy or self._client.poll_policy
         wait_for = self._client.poll_timeout if timeout is None else timeout
-        if not isinstance(wait_for, int | float) or isinstance(wait_for, bool) or wait_for <= 0:
+        if (
+            not isinstance(wait_for, int | float)
+            or isinstance(wait_for, bool)
+            or math.isnan(wait_for)
+            or wait_for <= 0
+        ):
             raise InvalidRequestError("timeout", "must be a number of seconds > 0")
         return policy, None if math.isinf(wait_for) else float(wait_for)
 
@@ -240,6 +251,8 @@ class TasksClient:
         """
         task_id = _task_id_of(task)
         policy, deadline = self._wait_settings(timeout, poll_policy)
+        if on_status_change is not None and not callable(on_status_change):
+            raise InvalidRequestError("on_status_change", "must be a function or None")
         return await self._poll_scheduler().wait(
             task_id,
             policy=policy,
