@@ -38,7 +38,7 @@ from asyncanalyze import (
 )
 
 CLIENT = web.AppKey("client", AnalyzeAsyncClient)
-STREAMS = web.AppKey("streams", weakref.WeakSet[asyncio.Task[Any]])
+STREAMS: web.AppKey[weakref.WeakSet[asyncio.Task[Any]]] = web.AppKey("streams")
 
 # How long one event stream may wait for its task, in seconds. A browser reconnects on its own
 # (EventSource), so a stream does not need to outlive a proxy's idle timeout.
@@ -174,7 +174,8 @@ def final_event(wait: asyncio.Task[AnalyzeTaskResponse]) -> bytes:
 async def end_streams(app: web.Application) -> None:
     # Open event streams would otherwise hold shutdown for up to its timeout; ending their
     # waits lets each send a last "reconnect" event and close before the client is closed.
-    for wait in list(app[STREAMS]):
+    streams = app[STREAMS]
+    for wait in list(streams):
         wait.cancel()
 
 

@@ -32,7 +32,7 @@ import hashlib
 import json
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -119,7 +119,7 @@ def outcome_record(outcome: BatchOutcome) -> dict[str, Any]:
     return record
 
 
-async def stdin_lines() -> AsyncIterator[bytes]:
+async def stdin_lines() -> AsyncGenerator[bytes, None]:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=2**24)
     try:
@@ -144,7 +144,7 @@ def _file_lines(file: IO[bytes]) -> Iterator[bytes]:
     yield from file
 
 
-async def file_lines(path: Path) -> AsyncIterator[bytes]:
+async def file_lines(path: Path) -> AsyncGenerator[bytes, None]:
     # A local file is read on the loop: each line is a short disk read, and the bounded
     # queue keeps the reader from running ahead of the work.
     with path.open("rb") as file:
