@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import json
 from collections import Counter
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from os import PathLike
 from typing import Any, Final
 
@@ -306,7 +306,7 @@ async def run_batch(
     concurrency: int,
     journal: str | PathLike[str] | None,
     on_progress: ProgressCallback | None,
-) -> AsyncIterator[BatchOutcome]:
+) -> AsyncGenerator[BatchOutcome, None]:
     """Yield one outcome per request, in completion order (see ``TasksClient.analyze_many``)."""
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidRequestError("concurrency", "must be an int >= 1")

@@ -118,6 +118,9 @@ def terminal_at(record: TaskRecord) -> float | None:
     start = record.created_at + record.queued_s + record.pending_s
     if record.failure is not None and record.fail_stage == "start":
         return start
+    if record.task_seconds is not None and record.processing_s > 0:
+        # Exactly created + N, not a float sum of its parts: advance(N) must find it terminal.
+        return record.created_at + record.task_seconds
     return start + record.processing_s
 
 

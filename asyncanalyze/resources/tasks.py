@@ -6,7 +6,7 @@ import asyncio
 import functools
 import math
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +78,7 @@ class TasksClient:
         status: AnalyzeTaskStatus | str | None = None,
         page_limit: int = _checks.MAX_PAGE_LIMIT,
         request_options: RequestOptions | None = None,
-    ) -> AsyncIterator[AnalyzeTaskResponse]:
+    ) -> AsyncGenerator[AnalyzeTaskResponse, None]:
         """Every task across all pages, newest first: ``async for task in client.tasks.iter()``.
 
         Pages are fetched lazily, one request per ``page_limit`` tasks. Tasks created while
@@ -188,6 +188,9 @@ class TasksClient:
         return True
 
     def _poll_scheduler(self) -> PollScheduler:
+        # A closed client, or one from another loop, must fail the call itself: otherwise
+        # as_completed and analyze_many would report the same error once per item.
+        self._client._bind_loop()
         scheduler = self._scheduler
         if scheduler is None:
             client = self._client
@@ -268,7 +271,7 @@ class TasksClient:
         *,
         timeout: float | None = None,
         poll_policy: PollPolicy | None = None,
-    ) -> AsyncIterator[TaskOutcome]:
+    ) -> AsyncGenerator[TaskOutcome, None]:
         """Yield a :class:`TaskOutcome` for each task as it ends, in completion order.
 
         Failures are values (``outcome.error``), so one failed task never ends the loop.
@@ -308,7 +311,7 @@ class TasksClient:
         timeout: float | None = None,
         journal: str | PathLike[str] | None = None,
         on_progress: Callable[[BatchProgress], None] | None = None,
-    ) -> AsyncIterator[BatchOutcome]:
+    ) -> AsyncGenerator[BatchOutcome, None]:
         """Create, wait for and report many tasks: one :class:`BatchOutcome` per request.
 
         Requests are read lazily (any iterable or async iterable, of any size) and at most

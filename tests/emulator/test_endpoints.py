@@ -189,3 +189,12 @@ async def test_flat_error_shape(api: Api) -> None:
     answer = await api.retrieve("0" * 24)
     assert answer.status == 404
     assert set(answer.body) == {"code", "message"}
+
+
+@pytest.mark.parametrize("seconds", [500, 77.7, 1234.5])
+async def test_task_seconds_marker_is_exact(api: Api, clock: ManualClock, seconds: float) -> None:
+    """With emulator_task_seconds=N the task is terminal after exactly N seconds, not N+1e-7."""
+    url = f"https://example.com/v.mp4?emulator_task_seconds={seconds}"
+    task_id = await api.create_id(body_for(video={"type": "url", "url": url}))
+    clock.advance(seconds)
+    assert (await api.retrieve(task_id)).body["status"] == "ready"
