@@ -166,11 +166,20 @@ def test_analyze_asset_with_schema_returns_json_data(tmp_path, capsys):
     assert isinstance(json.loads(task["result"]["data"])["title"], str)
 
 
-def test_analyze_local_file_that_is_not_a_video_shows_the_failure(tmp_path, capsys):
-    """A local file goes up as base64; the emulator's media failure is shown, exit code 1."""
+def test_analyze_local_file_that_is_not_a_video_is_refused_before_upload(tmp_path, capsys):
+    """A local file that is not a readable video is refused by the pre-flight, exit code 2."""
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(os.urandom(4096))
-    assert main([*FAST, "analyze", str(clip), "--prompt", "Summarize"]) == 1
+    assert main([*FAST, "analyze", str(clip), "--prompt", "Summarize"]) == 2
+    assert "--no-media-check" in capsys.readouterr().err
+
+
+def test_analyze_local_file_without_check_shows_the_server_failure(tmp_path, capsys):
+    """With --no-media-check the file goes up as base64; the emulator's failure is shown."""
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(os.urandom(4096))
+    args = [*FAST, "analyze", str(clip), "--prompt", "Summarize", "--no-media-check"]
+    assert main(args) == 1
     captured = capsys.readouterr()
     assert "failed" in captured.err
     assert "video" in captured.err.lower()

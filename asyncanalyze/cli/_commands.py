@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +12,13 @@ from asyncanalyze import (
     AnalyzeTaskResponse,
     AnalyzeTaskStatus,
     CreateAnalyzeTaskResponse,
+    InvalidRequestError,
     TaskFailedError,
     TasksClient,
     VideoContext,
     VideoContext_AssetId,
-    VideoContext_Base64String,
     VideoContext_Url,
+    video_from_path_sync,
 )
 
 from ._args import UsageError, positive_float, positive_int
@@ -28,8 +27,6 @@ from ._session import open_session
 
 __all__ = ["add_analyze_parser", "add_tasks_parser", "parse_video", "show_task"]
 
-# The platform's limit on inline (base64) video, read as MiB like the SDK's own check.
-MAX_INLINE_VIDEO_BYTES = 30 * 1024 * 1024
 _STATUS_STYLE = {
     "ready": "green",
     "failed": "red",
@@ -86,6 +83,11 @@ def add_analyze_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         "--schema", type=Path, metavar="FILE.json", help="JSON Schema the result must follow"
     )
     analyze.add_argument("--no-wait", action="store_true", help="print the task id and return")
+    analyze.add_argument(
+        "--no-media-check",
+        action="store_true",
+        help="send a local file without checking it is a video within the platform's limits",
+    )
     analyze.add_argument(
         "--timeout", type=positive_float, metavar="S", help="give up after S seconds"
     )
@@ -220,7 +222,7 @@ async def tasks_wait(args: argparse.Namespace, out: Output) -> int:
 # -- analyze ------------------------------------------------------------------------------------
 
 
-def parse_video(raw: str) -> VideoContext:
+def parse_video(raw: str, *, check_media: bool = True) -> VideoContext:
     """``http(s)://...`` -> URL, ``asset:ID`` -> asset, anything else -> a local file."""
     lowered = raw.lower()
     if lowered.startswith(("http://", "https://")):
@@ -235,13 +237,16 @@ def parse_video(raw: str) -> VideoContext:
     path = Path(raw)
     if not path.is_file():
         raise UsageError(f"{raw}: no such file (VIDEO is a URL, asset:ID or a local file)")
-    size = os.stat(path).st_size
-    if size > MAX_INLINE_VIDEO_BYTES:
+    try:
+        # The SDK's pre-flight: the 30 MiB limit from the size alone, and (with PyAV) the
+        # platform's duration/resolution/aspect rules, before anything is uploaded.
+        return video_from_path_sync(path, check_media=check_media)
+    except InvalidRequestError as exc:
         raise UsageError(
-            f"{raw} is {size / 2**20:.1f} MiB; a local file is sent inline (base64), which the"
-            " API limits to 30 MiB: upload it as an asset (asset:ID) or host it and pass a URL"
-        )
-    return VideoContext_Base64String(base64_string=base64.b64encode(path.read_bytes()).decode())
+            f"{raw}: {exc.rule}. Upload it as an asset (asset:ID) or host it and pass a URL"
+            if "MiB" in exc.rule
+            else f"{raw}: {exc.rule} (--no-media-check sends it anyway)"
+        ) from None
 
 
 def load_schema(path: Path | None) -> dict[str, Any] | None:
@@ -262,7 +267,7 @@ def load_schema(path: Path | None) -> dict[str, Any] | None:
 
 
 async def analyze_video(args: argparse.Namespace, out: Output) -> int:
-    video = parse_video(args.video)
+    video = parse_video(args.video, check_media=not args.no_media_check)
     response_format = load_schema(args.schema)
     async with open_session(args) as session:
         tasks = session.client.tasks
