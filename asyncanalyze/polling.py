@@ -187,7 +187,7 @@ class PollScheduler:
         if self._changed is None:
             self._changed = asyncio.Event()
         self._changed.set()
-        if self._runner is None or self._runner.done():
+        if self._runner is None or self._runner.done() or self._runner.cancelling():
             self._runner = loop.create_task(self._run(), name="asyncanalyze-poll-scheduler")
         return wait
 
@@ -200,7 +200,11 @@ class PollScheduler:
                 del self._waits[wait.task_id]
         if not wait.future.done():
             wait.future.cancel()
-        if self._changed is not None:
+        if not self._waits and self._runner is not None and not self._runner.done():
+            # Nobody waits any more: a poll still on the wire is stopped now instead of
+            # holding its connection until the server answers (or the request times out).
+            self._runner.cancel()
+        elif self._changed is not None:
             self._changed.set()  # let the loop notice at once when nothing is left to poll
 
     async def wait(
