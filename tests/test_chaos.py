@@ -23,7 +23,6 @@ import collections
 import gc
 import logging
 import random
-import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -32,8 +31,10 @@ from typing import Any
 import pytest
 
 from asyncanalyze import AnalyzeRequest, RetryPolicy, TaskFailedError, VideoContext_Url
-from asyncanalyze.emulator import Emulator, FaultConfig
+from asyncanalyze.emulator import FaultConfig
 from asyncanalyze.testing import emulator_client
+
+from ._served import ThreadedEmulator
 
 TASKS = 300
 SPEED = 100.0
@@ -61,25 +62,10 @@ RETRIES = RetryPolicy(max_retries=8)
 DESIGNED_FAILURE_EVERY = 25
 
 
-class ThreadedEmulator:
-    """An emulator serving from its own loop in a background thread."""
+class ChaoticEmulator(ThreadedEmulator):
+    """A threaded emulator that can also open latency windows."""
 
-    def __init__(self, **options: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-        self.emulator = Emulator(**options)
-        self._latency_timer: asyncio.Task[None] | None = None
-        self.call(self.emulator.start())
-
-    def call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
-
-    def stats(self) -> dict[str, Any]:
-        async def read() -> dict[str, Any]:
-            return self.emulator.stats()
-
-        return self.call(read())  # type: ignore[no-any-return]
+    _latency_timer: asyncio.Task[None] | None = None
 
     def start_latency_windows(self) -> None:
         async def windows() -> None:
@@ -105,20 +91,17 @@ class ThreadedEmulator:
         self.call(start())
 
     def close(self) -> None:
-        async def stop() -> None:
+        async def stop_timer() -> None:
             if self._latency_timer is not None:
                 self._latency_timer.cancel()
-            await self.emulator.stop()
 
-        self.call(stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=10)
-        self.loop.close()
+        self.call(stop_timer())
+        super().close()
 
 
 @pytest.fixture
-def chaotic() -> Iterator[ThreadedEmulator]:
-    served = ThreadedEmulator(speed=SPEED, seed=5, faults={"*": FAULTS, "create": CREATE_FAULTS})
+def chaotic() -> Iterator[ChaoticEmulator]:
+    served = ChaoticEmulator(speed=SPEED, seed=5, faults={"*": FAULTS, "create": CREATE_FAULTS})
     yield served
     served.close()
 
@@ -147,7 +130,7 @@ def chaos_requests() -> Iterator[AnalyzeRequest]:
 
 
 async def test_chaos_every_task_ends_as_designed_with_one_create_each(
-    chaotic: ThreadedEmulator,
+    chaotic: ChaoticEmulator,
 ) -> None:
     """300 tasks under faults on every endpoint all end as designed, each created exactly once,
     with no warning, unretrieved exception or coroutine left behind."""

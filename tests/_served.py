@@ -1,0 +1,39 @@
+"""An emulator serving from its own event loop in a background thread.
+
+Tests use it when the code under test runs its own loops (``asyncio.run`` in an example, the
+CLI's ``main``) or when the test's loop must hold nothing but the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from typing import Any
+
+from asyncanalyze.emulator import Emulator
+
+
+class ThreadedEmulator:
+    def __init__(self, **options: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.emulator = Emulator(**options)
+        self.call(self.emulator.start())
+
+    def call(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        """Run ``coro`` on the emulator's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+    def stats(self) -> dict[str, Any]:
+        async def read() -> dict[str, Any]:
+            return self.emulator.stats()
+
+        return self.call(read())  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.call(self.emulator.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
