@@ -43,7 +43,8 @@ from ._errors import (
     InvalidRequestError,
     RateLimitError,
 )
-from ._protocol import RawResponse, encode_json, error_for_response
+from ._protocol import TASKS_PATH, RawResponse, encode_json, error_for_response
+from ._ratelimit import RateGate
 from ._retry import Sleep, retry_after_failure
 from ._transport import Transport
 from ._version import __version__
@@ -215,8 +216,7 @@ class AnalyzeAsyncClient:
         self._json_headers: Final = {**base_headers, "Content-Type": "application/json"}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        # Loop time until which every request of this client holds off, set by a 429.
-        self._paused_until = 0.0
+        self._rate_gate = RateGate(self.clock)
         self.tasks = TasksClient(self)
 
     # -- identity -----------------------------------------------------------------------------
@@ -329,15 +329,17 @@ class AnalyzeAsyncClient:
         if not idempotent:
             idempotent = any(name.lower() == "idempotency-key" for name in request_headers)
         payload = encode_json(body) if body is not None else None
+        # Creates are rate-limited apart from polls: a create 429 must not stall the waits.
+        route = (method, path == TASKS_PATH)
         attempt_number = 0
 
         async def attempt() -> RawResponse:
             nonlocal attempt_number
             attempt_number += 1
-            if self._paused_until > self.clock():
-                # Spread the wake-ups a little so the paused requests do not all hit at once.
-                pause = self._paused_until - self.clock()
-                await self.sleep(pause + self.rng.uniform(0.0, min(1.0, 0.1 * pause)))
+            turn = self._rate_gate.reserve(route)
+            if turn > 0:
+                await self.sleep(turn)
+            sent_at = self.clock()
             started = loop.time()
             try:
                 response = await self._transport.send(
@@ -369,12 +371,15 @@ class AnalyzeAsyncClient:
                     loop.time() - started,
                 )
             if 200 <= response.status < 300:
+                if "x-ratelimit-remaining" in response.headers:
+                    self._rate_gate.succeeded(route, response.headers)
                 return response
             error = error_for_response(response)
-            if isinstance(error, RateLimitError) and error.retry_after:
-                # One 429 pauses every coroutine of this client: no stampede of lone retries.
-                pause = min(error.retry_after, policy.max_retry_after)
-                self._paused_until = max(self._paused_until, self.clock() + pause)
+            if isinstance(error, RateLimitError):
+                # One 429 pauses every sender of this route and paces them after it.
+                after = error.retry_after
+                pause = None if after is None else min(after, policy.max_retry_after)
+                self._rate_gate.rate_limited(route, pause, response.headers, sent_at=sent_at)
             raise error
 
         try:

@@ -49,13 +49,16 @@ class RetryPolicy:
     """
 
     max_retries: int = DEFAULT_MAX_RETRIES
+    # 429s mean nothing was done and are paced by the client, so they get their own, larger
+    # budget: a batch under a tight rate limit waits its turn instead of failing.
+    max_rate_limit_retries: int = 20
     initial_delay: float = 0.5
     max_delay: float = 8.0
     max_retry_after: float = 60.0
 
     def __attrs_post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
+        if self.max_retries < 0 or self.max_rate_limit_retries < 0:
+            raise ValueError("retry counts must be >= 0")
         if self.initial_delay < 0 or self.max_delay < 0 or self.max_retry_after < 0:
             raise ValueError("delays must be >= 0")
 

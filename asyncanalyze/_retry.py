@@ -11,7 +11,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from ._config import RetryPolicy
 from ._errors import APIConnectionError, APIStatusError, RateLimitError
@@ -55,6 +55,8 @@ def wait_before_retry(
     exc: BaseException | None, attempt: int, policy: RetryPolicy, rng: random.Random
 ) -> float:
     """Seconds before retry number ``attempt`` (1-based): the server's advice, else full jitter."""
+    if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+        return 0.0  # the client's RateGate holds the request until its paced slot
     if isinstance(exc, APIStatusError):
         advised = _advised_wait(exc)
         if advised is not None:
@@ -98,21 +100,36 @@ async def retry_after_failure(
             exc = state.outcome.exception() if state.outcome is not None else None
             delay = state.next_action.sleep if state.next_action is not None else 0.0
             _log.info(
-                "retrying %s in %.2fs after %s (retry %d of %d)",
+                "retrying %s in %.2fs after %s (attempt %d)",
                 description,
                 delay,
                 type(exc).__name__,
                 state.attempt_number,
-                policy.max_retries,
             )
 
+    failures = {"rate_limited": 0, "other": 0}
+
+    def stop(state: RetryCallState) -> bool:
+        # 429s have their own budget: under a paced rate limit they are expected, and nothing
+        # was done, so they must not use up the retries meant for real failures.
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, RateLimitError):
+            failures["rate_limited"] += 1
+            return failures["rate_limited"] > policy.max_rate_limit_retries
+        failures["other"] += 1
+        return failures["other"] > policy.max_retries
+
+    async def pause(seconds: float) -> None:
+        if seconds > 0:  # a paced 429 waits in the RateGate, not here
+            await sleep(seconds)
+
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.max_retries + 1),
+        stop=stop,
         wait=wait,
         retry=retry_if_exception(
             lambda exc: is_retryable(exc, idempotent=idempotent, policy=policy)
         ),
-        sleep=sleep,
+        sleep=pause,
         before_sleep=log_retry,
         reraise=True,
     )

@@ -310,12 +310,14 @@ class PollScheduler:
             # per-task backoff for its last tasks would stretch their detection lag.
             self._bulk = len(self._waits) >= self.bulk_threshold or self._bulk
             if self._bulk:
-                if self._clock() >= self._next_sweep:
+                started = self._clock()
+                if started >= self._next_sweep:
                     try:
                         await self._sweep()
                     except Exception as exc:  # a bug must fail the waits, not hang them
                         self._fail_all(exc)
-                    self._next_sweep = self._clock() + self.bulk_interval
+                    # Timed from the sweep's start, so a long sweep does not stretch the lag.
+                    self._next_sweep = started + self.bulk_interval
                 wake = self._next_sweep
             else:
                 now = self._clock()
@@ -407,12 +409,15 @@ class PollScheduler:
     async def _sweep(self) -> None:
         """Refresh every waited task with in-progress list pages plus one retrieve per task
         that left those lists (it finished, or was never listed)."""
-        seen = await self._scan_in_progress(set(self._waits))
+        scanned = set(self._waits)
+        seen = await self._scan_in_progress(scanned)
         if seen is None:
             return
         for task_id, task in seen.items():
             await self._observe(task_id, task)
-        finished = [tid for tid in self._waits if tid not in seen]
+        # Only tasks this scan looked for: one registered while it paged was not searched for,
+        # so its absence says nothing (the next sweep covers it).
+        finished = [tid for tid in scanned if tid in self._waits and tid not in seen]
         limiter = asyncio.Semaphore(_SWEEP_RETRIEVE_CONCURRENCY)
 
         async def refresh_bounded(task_id: str) -> None:

@@ -113,7 +113,8 @@ async def test_sigterm_mid_run_then_restart_completes_every_job_once(tmp_path: P
             "unfinished_jobs": ["job-6", "job-7"],
             "journal": str(tmp_path / "journal.db"),
         }
-        assert [r["job_id"] for r in results(tmp_path)] == [f"job-{i}" for i in range(6)]
+        # Tasks that end at the same emulated instant may be reported in any order.
+        assert sorted(r["job_id"] for r in results(tmp_path)) == [f"job-{i}" for i in range(6)]
         assert emu.stats()["tasks"]["total"] == 8  # job 8 was never taken
 
         # Run 2 (the same jobs on stdin): skips 0-5, waits on 6-7 without creating them
