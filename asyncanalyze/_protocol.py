@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -76,10 +77,14 @@ class RawResponse:
 
 
 TASKS_PATH: Final = "/analyze/tasks"
+# URL-unreserved characters only: such an id is one path segment as it is.
+_PLAIN_ID: Final = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 def task_path(task_id: object) -> str:
     """The path of one task, with the id escaped so it can only ever be one path segment."""
+    if isinstance(task_id, str) and _PLAIN_ID.fullmatch(task_id) and task_id not in {".", ".."}:
+        return f"{TASKS_PATH}/{task_id}"  # the common case: nothing to check or escape
     if not isinstance(task_id, str):
         raise InvalidRequestError("task_id", f"must be a str, got {type(task_id).__name__}")
     if not task_id.strip():

@@ -36,6 +36,7 @@ class Transport:
         self._connect_timeout = connect_timeout
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._closed = False
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     @property
     def owns_session(self) -> bool:
@@ -80,9 +81,14 @@ class Transport:
         session = self._get_session()
         if session.closed:
             raise ClientStateError("the aiohttp session lent to this client has been closed")
-        client_timeout = aiohttp.ClientTimeout(
-            total=timeout, sock_connect=min(self._connect_timeout, timeout)
-        )
+        client_timeout = self._timeouts.get(timeout)
+        if client_timeout is None:
+            # Built once per distinct timeout: most clients only ever use one.
+            client_timeout = aiohttp.ClientTimeout(
+                total=timeout, sock_connect=min(self._connect_timeout, timeout)
+            )
+            if len(self._timeouts) < 16:
+                self._timeouts[timeout] = client_timeout
         # aiohttp's exceptions can carry the request (headers included, so the API key) in
         # their repr: ours are raised "from None" so no traceback ever prints them.
         try:
