@@ -54,6 +54,7 @@ from .resources.tasks import TasksClient
 __all__ = ["AnalyzeAsyncClient"]
 
 _log: Final = logging.getLogger("asyncanalyze")
+_CREATE_ROUTE: Final = ("POST", True)
 _USER_AGENT: Final = (
     f"asyncanalyze/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
 )
@@ -150,6 +151,8 @@ class AnalyzeAsyncClient:
       idempotency_keys   send an Idempotency-Key with every create (default True).
       bulk_threshold     from this many tasks waited on at once, poll them with list sweeps (8).
       bulk_interval      seconds between sweeps in bulk mode (8): the worst detection lag.
+      creates_per_minute your plan's create quota, if you know it: creates are spaced evenly
+                         so none meets a 429 (429s are coordinated in any case).
       sleep, clock       replacements for asyncio.sleep and the loop clock, for tests: every
                          wait (retries, polls, deadlines) goes through them.
     """
@@ -175,6 +178,7 @@ class AnalyzeAsyncClient:
         clock: Callable[[], float] | None = None,
         bulk_threshold: int = DEFAULT_BULK_THRESHOLD,
         bulk_interval: float = DEFAULT_BULK_INTERVAL,
+        creates_per_minute: float | None = None,
     ) -> None:
         self._api_key = _resolve_api_key(api_key)
         self._base_url = _resolve_base_url(base_url, allow_insecure_http)
@@ -217,6 +221,15 @@ class AnalyzeAsyncClient:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._rate_gate = RateGate(self.clock)
+        if creates_per_minute is not None:
+            if (
+                isinstance(creates_per_minute, bool)
+                or not isinstance(creates_per_minute, int | float)
+                or not math.isfinite(creates_per_minute)
+                or creates_per_minute <= 0
+            ):
+                raise InvalidRequestError("creates_per_minute", "must be a number > 0")
+            self._rate_gate.limit(_CREATE_ROUTE, float(creates_per_minute))
         self.tasks = TasksClient(self)
 
     # -- identity -----------------------------------------------------------------------------
@@ -330,7 +343,7 @@ class AnalyzeAsyncClient:
             idempotent = any(name.lower() == "idempotency-key" for name in request_headers)
         payload = encode_json(body) if body is not None else None
         # Creates are rate-limited apart from polls: a create 429 must not stall the waits.
-        route = (method, path == TASKS_PATH)
+        route = (method, path == TASKS_PATH)  # _CREATE_ROUTE for creates
         attempt_number = 0
 
         async def attempt() -> RawResponse:

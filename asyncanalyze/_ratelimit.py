@@ -32,12 +32,13 @@ _NEGLIGIBLE_SPACING: Final = 0.005
 
 
 class _Lane:
-    __slots__ = ("changed_at", "next_slot", "paused_until", "spacing")
+    __slots__ = ("changed_at", "floor", "next_slot", "paused_until", "spacing")
 
-    def __init__(self) -> None:
+    def __init__(self, floor: float = 0.0) -> None:
         self.paused_until = 0.0
         self.next_slot = 0.0
-        self.spacing = 0.0
+        self.spacing = floor
+        self.floor = floor  # a pace the user asked for: never relaxed below, never dropped
         self.changed_at = -float("inf")
 
 
@@ -47,6 +48,12 @@ class RateGate:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._lanes: dict[Hashable, _Lane] = {}
+
+    def limit(self, route: Hashable, per_minute: float) -> None:
+        """Never send more than ``per_minute`` requests a minute on ``route`` (evenly spaced)."""
+        lane = self._lanes.setdefault(route, _Lane())
+        lane.floor = _WINDOW_SECONDS / per_minute
+        lane.spacing = max(lane.spacing, lane.floor)
 
     def reserve(self, route: Hashable) -> float:
         """Seconds this sender must wait before sending (0 when the route is not throttled)."""
@@ -97,8 +104,12 @@ class RateGate:
             return
         limit = _int_header(headers, "x-ratelimit-limit")
         if limit is None or remaining * 2 >= limit:
-            lane.spacing *= _RECOVERY
-            if lane.spacing < _NEGLIGIBLE_SPACING and self._clock() >= lane.paused_until:
+            lane.spacing = max(lane.floor, lane.spacing * _RECOVERY)
+            if (
+                lane.floor == 0.0
+                and lane.spacing < _NEGLIGIBLE_SPACING
+                and self._clock() >= lane.paused_until
+            ):
                 del self._lanes[route]
 
 

@@ -93,3 +93,34 @@ async def test_batch_under_a_tight_create_limit_loses_nothing() -> None:
     assert stats["tasks"]["total"] == count
     first_wave = count - 60
     assert stats["rate_limited"] <= first_wave + 10, stats["rate_limited"]
+
+
+def test_user_limit_spaces_sends_and_never_fades() -> None:
+    """limit(route, per_minute) spaces sends evenly from the first one, and roomy responses
+    never relax it below that pace."""
+    clock = Clock()
+    gate = RateGate(clock)
+    gate.limit("create", 120)
+    roomy = CIMultiDict({"X-Ratelimit-Limit": "600", "X-Ratelimit-Remaining": "590"})
+    for _ in range(60):
+        gate.succeeded("create", roomy)
+    assert [gate.reserve("create") for _ in range(3)] == [0.0, 0.5, 1.0]
+
+
+async def test_creates_per_minute_keeps_a_batch_under_the_quota() -> None:
+    """With creates_per_minute matching the plan, a batch meets no 429 at all."""
+    requests = [
+        AnalyzeRequest(
+            video=VideoContext_Url(url=f"https://v.example/q{i}.mp4?emulator_task_seconds=30"),
+            prompt="p",
+        )
+        for i in range(40)
+    ]
+    async with (
+        Emulator(speed=400, create_rpm=10) as emu,
+        emulator_client(emu, creates_per_minute=10) as client,
+    ):
+        outcomes = [o async for o in client.tasks.analyze_many(requests, concurrency=40)]
+        stats = emu.stats()
+    assert all(o.ok for o in outcomes)
+    assert stats["rate_limited"] == 0
