@@ -39,10 +39,6 @@ class Transport:
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     @property
-    def owns_session(self) -> bool:
-        return self._owns_session
-
-    @property
     def has_open_owned_session(self) -> bool:
         return self._owns_session and self._session is not None and not self._session.closed
 

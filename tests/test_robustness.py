@@ -27,7 +27,7 @@ from asyncanalyze import (
 )
 
 from ._helpers import calls, header, sent_count, task_json
-from .conftest import API_KEY, BASE_URL, RecordingSleep
+from .conftest import API_KEY, BASE_URL
 
 TASK_URL = f"{BASE_URL}/analyze/tasks/t1"
 
@@ -166,13 +166,3 @@ async def test_unexpected_error_fails_only_its_wait(
     with pytest.raises(RuntimeError, match="unexpected"):
         await client.tasks.await_result("boom")
     assert (await client.tasks.await_result("t1")).status == "ready"
-
-
-async def test_retry_after_is_waited_once(
-    client: AnalyzeAsyncClient, mocked: aioresponses, sleep: RecordingSleep
-) -> None:
-    """The retry wait and the client-wide 429 pause do not add up: one 7 s wait in all."""
-    mocked.get(TASK_URL, status=429, headers={"Retry-After": "7"})
-    mocked.get(TASK_URL, payload=task_json())
-    await client.tasks.retrieve("t1")
-    assert sleep.waits == [7.0]

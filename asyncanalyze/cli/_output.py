@@ -148,10 +148,6 @@ class Output:
         # JSON output never needs rich, and a missing rich must not break it.
         self._rich = None if json_mode or plain else _load_rich()
 
-    @property
-    def fancy(self) -> bool:
-        return self._rich is not None
-
     # -- streams ------------------------------------------------------------------------------
 
     def line(self, text: str = "") -> None:
