@@ -212,7 +212,7 @@ class _Progress:
             self._callback(BatchProgress(**{k: self.counts[k] for k in _PROGRESS_FIELDS}))
 
 
-_PROGRESS_FIELDS: Final = ("submitted", "created", "running", "ready", "failed")
+_PROGRESS_FIELDS: Final = tuple(field.name for field in attrs.fields(BatchProgress))
 
 
 async def _iterate(requests: Iterable[AnalyzeRequest] | AsyncIterable[AnalyzeRequest]) -> Any:
