@@ -4,11 +4,12 @@ several openers at once, and tasks the service has forgotten."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,18 +125,21 @@ def old_fingerprint(request: AnalyzeRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def write_old_journal(path: Path, rows: list[tuple[str, str, str | None]]) -> None:
-    """A journal as 0.1.0 wrote it: a salt, and no owner rows or generation column."""
-    with sqlite3.connect(path) as db:
-        db.executescript(
-            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-            "CREATE TABLE requests (fingerprint TEXT PRIMARY KEY, task_id TEXT NOT NULL,"
-            " final_task TEXT);"
-        )
-        db.execute("INSERT INTO meta VALUES ('salt', '0123456789abcdef0123456789abcdef')")
-        db.executemany("INSERT INTO requests VALUES (?, ?, ?)", rows)
-    # sqlite3's context manager commits but leaves the connection open until collected.
-    sqlite3.connect(path).close()
+def sqlite_file(path: Path, script: str, rows: Sequence[tuple[Any, ...]] = ()) -> Path:
+    """A database made by ``script``, then ``rows`` into its ``requests`` table; closed."""
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.executescript(script)
+        if rows:
+            marks = ", ".join("?" * len(rows[0]))
+            db.executemany(f"INSERT INTO requests VALUES ({marks})", rows)
+    return path
+
+
+OLD_LAYOUT = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE requests (fingerprint TEXT PRIMARY KEY, task_id TEXT NOT NULL, final_task TEXT);"
+    "INSERT INTO meta VALUES ('salt', '0123456789abcdef0123456789abcdef');"
+)
 
 
 async def test_an_old_journal_resumes_and_is_adopted_by_its_first_client(
@@ -147,7 +151,10 @@ async def test_an_old_journal_resumes_and_is_adopted_by_its_first_client(
     requests = requests_for(2)
     async with scaled_client(emu) as client:
         created = await client.tasks.create(video=requests[0].video, prompt=requests[0].prompt)
-        write_old_journal(journal, [(old_fingerprint(requests[0]) + "#0", created.task_id, None)])
+        # A journal as 0.1.0 wrote it: a salt, and no owner rows or generation column.
+        sqlite_file(
+            journal, OLD_LAYOUT, [(old_fingerprint(requests[0]) + "#0", created.task_id, None)]
+        )
         outcomes = await run_all(client, requests, journal)
     assert {o.index: o.task_id for o in outcomes}[0] == created.task_id
     assert all(o.ok for o in outcomes)
@@ -166,17 +173,7 @@ def not_a_database(path: Path) -> Path:
 
 
 def truncated(path: Path) -> Path:
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        db.execute(
-            "CREATE TABLE requests (fingerprint TEXT PRIMARY KEY, task_id TEXT, final_task TEXT)"
-        )
-        db.execute("INSERT INTO meta VALUES ('salt', 'x')")
-        db.executemany(
-            "INSERT INTO requests VALUES (?, ?, ?)",
-            [(f"f{i}", f"t{i}", "x" * 500) for i in range(200)],
-        )
-    sqlite3.connect(path).close()
+    sqlite_file(path, OLD_LAYOUT, [(f"f{i}", f"t{i}", "x" * 500) for i in range(200)])
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     return path
@@ -188,19 +185,19 @@ def a_directory(path: Path) -> Path:
 
 
 def another_programs_database(path: Path) -> Path:
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
-        db.execute("INSERT INTO users (name) VALUES ('ada')")
-    sqlite3.connect(path).close()
-    return path
+    return sqlite_file(
+        path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);"
+        "INSERT INTO users (name) VALUES ('ada');",
+    )
 
 
 def same_table_names_other_columns(path: Path) -> Path:
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-        db.execute("CREATE TABLE requests (id INTEGER PRIMARY KEY, body TEXT)")
-    sqlite3.connect(path).close()
-    return path
+    return sqlite_file(
+        path,
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+        "CREATE TABLE requests (id INTEGER PRIMARY KEY, body TEXT);",
+    )
 
 
 @pytest.mark.parametrize(
@@ -315,11 +312,10 @@ async def test_an_unreadable_journal_row_is_fetched_again_not_fatal(
     ]
     async with scaled_client(emu) as client:
         first = await run_all(client, requests, journal)
-        with sqlite3.connect(journal) as db:
+        with contextlib.closing(sqlite3.connect(journal)) as db, db:
             rows = db.execute("SELECT fingerprint FROM requests ORDER BY fingerprint").fetchall()
             for (fingerprint,), change in zip(rows, damage, strict=True):
                 db.execute(f"UPDATE requests SET {change} WHERE fingerprint = ?", (fingerprint,))
-        sqlite3.connect(journal).close()
         again = await run_all(client, requests, journal)
     assert len(again) == 5 and all(o.ok for o in again)
     assert {o.index: o.task_id for o in again} == {o.index: o.task_id for o in first}
@@ -432,11 +428,9 @@ async def test_a_deleted_task_is_created_anew_under_a_new_key(
     async with scaled_client(emu) as client:
         async for _ in client.tasks.analyze_many(requests, journal=journal):
             break
-        with sqlite3.connect(journal) as db:
-            (deleted,) = {row[0] for row in db.execute("SELECT task_id FROM requests")} - {
-                t.task_id async for t in client.tasks.iter(status="ready")
-            }
-        sqlite3.connect(journal).close()
+        with contextlib.closing(sqlite3.connect(journal)) as db:
+            journaled = {row[0] for row in db.execute("SELECT task_id FROM requests")}
+        (deleted,) = journaled - {t.task_id async for t in client.tasks.iter(status="ready")}
         await client.tasks.await_result(deleted)
         await client.tasks.delete(deleted)
         outcomes = {o.index: o for o in await run_all(client, requests, journal)}
