@@ -173,7 +173,12 @@ class TaskOutcome:
 
 @attrs.frozen
 class BatchOutcome:
-    """How one request of a batch ended (``index`` is its position in the input)."""
+    """How one request of a batch ended (``index`` is its position in the input).
+
+    ``from_journal``: reported from the journal, the service not asked again.
+    ``recreated``: the journal's task was unknown to the service (404: deleted, expired),
+    so the request was created anew (at most once per run).
+    """
 
     index: int
     request: AnalyzeRequest
@@ -181,8 +186,6 @@ class BatchOutcome:
     task: AnalyzeTaskResponse | None
     error: AnalyzeError | None
     from_journal: bool = False
-    # The journal's task for this request was unknown to the service (deleted, expired), so
-    # the request was created anew, once.
     recreated: bool = False
 
     @property
