@@ -187,13 +187,15 @@ class BatchOutcome:
 
 @attrs.frozen
 class BatchProgress:
-    """Counts reported to ``on_progress`` on every change."""
+    """Counts reported to ``on_progress`` on every change. ``created`` counts tasks this run
+    created; ``resumed`` those an earlier run created (from the journal), running or done."""
 
     submitted: int = 0
     created: int = 0
     running: int = 0
     ready: int = 0
     failed: int = 0
+    resumed: int = 0
 
 
 Create = Callable[[AnalyzeRequest, str | None], Awaitable[CreateAnalyzeTaskResponse]]
@@ -273,7 +275,7 @@ class _Run:
                     await journal.record_created(fingerprint, task_id)
                 self.progress.bump(created=1, running=1)
             else:
-                self.progress.bump(running=1)
+                self.progress.bump(resumed=1, running=1)
             try:
                 task = await self.wait_for(task_id)
                 error: AnalyzeError | None = None
@@ -294,7 +296,7 @@ class _Run:
     ) -> BatchOutcome:
         task = _task_from_json(final_task)
         error = None if task.status == "ready" else TaskFailedError(task)
-        self.progress.bump(**({"ready": 1} if error is None else {"failed": 1}))
+        self.progress.bump(resumed=1, **({"ready": 1} if error is None else {"failed": 1}))
         return BatchOutcome(index, request, task_id, task, error, from_journal=True)
 
 

@@ -14,10 +14,12 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from asyncanalyze.cli import main
+from asyncanalyze.cli._redact import redactor
 from asyncanalyze.emulator import Emulator
 
 SECRET = "tlk_CLI_SECRET_KEY_must_never_print_42"
@@ -313,3 +315,78 @@ def test_usage_errors_exit_2(capsys):
     """argparse errors return 2 instead of raising SystemExit."""
     assert main(["tasks", "list", "--page-limit", "zero"]) == 2
     assert main(["--emulator", "--base-url", "http://127.0.0.1:1/v1.3", "tasks", "list"]) == 2
+
+
+# -- text that is not ours ----------------------------------------------------------------------
+
+MARKUP_REASON = "[/red] pip install 'asyncanalyze[media]'"
+
+
+def failing_video(reason: str, tag: str = "m") -> str:
+    return f"https://example.com/{tag}.mp4?emulator_task_seconds=5&emulator_fail={quote(reason)}"
+
+
+def test_server_text_is_printed_verbatim_never_as_markup(tmp_path, capsys, monkeypatch):
+    """A failure reason that looks like rich markup neither crashes analyze or batch nor loses
+    its brackets (rich is installed here and --plain is not given)."""
+    monkeypatch.setenv("COLUMNS", "200")  # rich tables: no wrapping inside the reason
+    argv = ["--emulator", "--speed", "1000", "analyze", failing_video(MARKUP_REASON), "-p", "x"]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert MARKUP_REASON in captured.out and MARKUP_REASON in captured.err
+    assert "internal error" not in captured.err
+
+    manifest = write_manifest(
+        tmp_path / "in.jsonl",
+        [{"video": {"type": "url", "url": failing_video(MARKUP_REASON)}, "prompt": "p"}],
+    )
+    argv = ["--emulator", "--speed", "1000", "batch", str(manifest), "--out", str(tmp_path / "o")]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert MARKUP_REASON in captured.out
+    assert "internal error" not in captured.err
+
+
+def test_batch_failure_reasons_are_grouped_by_error_type_and_code(tmp_path, capsys):
+    """Timeouts name their task, yet three of them are one group; --json lists the groups."""
+    slow = [request(n, seconds=5000) for n in range(3)]
+    broken = [
+        {"video": {"type": "url", "url": failing_video("Codec gone", tag=f"b{n}")}, "prompt": "p"}
+        for n in range(2)
+    ]
+    manifest = write_manifest(tmp_path / "in.jsonl", [*slow, *broken, request(9, seconds=10)])
+    argv = [*FAST, "batch", str(manifest), "--out", str(tmp_path / "o"), "--timeout", "60"]
+    assert main([*argv, "--json"]) == 1
+    groups = json.loads(capsys.readouterr().out)["failure_reasons"]
+    assert [(g["error_type"], g["code"], g["count"]) for g in groups] == [
+        ("PollTimeoutError", None, 3),
+        ("TaskFailedError", None, 2),
+    ]
+    assert groups[1]["example"] == "Codec gone"
+    assert main(argv) == 1
+    table = capsys.readouterr().out.split("Top failure reasons")[1]
+    assert [line.split()[:2] for line in table.splitlines()[2:]] == [
+        ["3", "PollTimeoutError"],
+        ["2", "TaskFailedError"],
+    ]
+
+
+def test_a_short_key_is_masked_where_a_key_stands_and_nowhere_else(served, capsys):
+    """--api-key k: text that merely contains "k" is printed intact (no `analyze_tas***`)."""
+    argv = ["--base-url", served.base_url, "--api-key", "k", "--plain", "tasks", "get"]
+    assert main([*argv, "analyze_task"]) == 1
+    assert "analyze_task" in capsys.readouterr().err
+
+
+def test_redactor_masks_the_key_in_headers_urls_and_reprs() -> None:
+    """Every place a key can stand is masked, for a one-letter key too; other text is not."""
+    redact = redactor(["k"])
+    assert redact("x-api-key: k | api_key='k' | https://h/v?key=k&x=1") == (
+        "x-api-key: *** | api_key='***' | https://h/v?key=***&x=1"
+    )
+    assert redact("https://k@h/ {'X-Api-Key': 'k'} Authorization: Bearer k") == (
+        "https://***@h/ {'X-Api-Key': '***'} Authorization: Bearer ***"
+    )
+    assert redact("task k of analyze_task, key=kk") == "task k of analyze_task, key=kk"
+    long_key = redactor([SECRET])
+    assert long_key(f"refused {SECRET}. {SECRET}x") == f"refused ***. {SECRET}x"

@@ -14,10 +14,23 @@ from pathlib import Path
 
 # Dev-only packages (the [dev] and [testing] extras) and the optional extras ([cli]: rich,
 # [media]: av, [speed]: orjson): none may be needed by the core, the CLI or the emulator.
-HIDDEN = (
-    "pytest _pytest pytest_asyncio pytest_cov hypothesis aioresponses jsonschema yaml "
-    "twelvelabs fastapi httpx uvicorn rich av orjson"
-).split()
+HIDDEN = [
+    "pytest",
+    "_pytest",
+    "pytest_asyncio",
+    "pytest_cov",
+    "hypothesis",
+    "aioresponses",
+    "jsonschema",
+    "yaml",
+    "twelvelabs",
+    "fastapi",
+    "httpx",
+    "uvicorn",
+    "rich",
+    "av",
+    "orjson",
+]
 REPO = Path(__file__).resolve().parents[1]
 PLUGINS = {"asyncanalyze.pytest_plugin", "asyncanalyze.emulator.pytest_plugin"}
 

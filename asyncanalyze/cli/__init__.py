@@ -31,6 +31,7 @@ from asyncanalyze import (
 from ._args import UsageError, positive_float
 from ._commands import add_analyze_parser, add_tasks_parser
 from ._output import Output
+from ._redact import redactor
 
 __all__ = ["main"]
 
@@ -107,13 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: 2 for usage errors, 0 for --help / --version
         return exc.code if isinstance(exc.code, int) else 2
 
-    secrets = [s for s in (args.api_key, os.environ.get(_API_KEY_ENV)) if s and s.strip()]
-
-    def redact(text: str) -> str:
-        for secret in secrets:
-            text = text.replace(secret, "***").replace(secret.strip(), "***")
-        return text
-
+    redact = redactor((args.api_key, os.environ.get(_API_KEY_ENV)))
     out = Output(json_mode=args.json, plain=args.plain)
     handler: logging.Handler | None = None
     logger = logging.getLogger("asyncanalyze")

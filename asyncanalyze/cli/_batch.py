@@ -19,9 +19,10 @@ from typing import Any
 
 import attrs
 
-from asyncanalyze import AnalyzeRequest, BatchOutcome
+from asyncanalyze import AnalyzeRequest
 
 from ._args import UsageError, positive_float, positive_int
+from ._failures import FailureGroups
 from ._output import Output
 from ._session import open_session
 
@@ -29,9 +30,9 @@ __all__ = ["add_batch_parser", "check_manifest"]
 
 # Enough to see a pattern (a column renamed everywhere) without scrolling past the summary.
 _MAX_REPORTED_ERRORS = 20
-# Failure reasons are tallied for the summary; past this many distinct ones the rest are
-# "other", so a batch of unique messages cannot grow memory without bound.
-_MAX_REASONS = 1000
+# Failure groups shown: the summary table, and --json.
+_TOP_REASONS_SHOWN = 5
+_TOP_REASONS_JSON = 20
 
 
 def add_batch_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -124,20 +125,13 @@ def _line_problem(line: str) -> str | None:
     return None
 
 
-def _reason(outcome: BatchOutcome) -> str:
-    task = outcome.task
-    if task is not None and task.error is not None:
-        return task.error.message
-    return f"{type(outcome.error).__name__}: {outcome.error}"
-
-
 async def run_batch(args: argparse.Namespace, out: Output) -> int:
     manifest = check_manifest(args.manifest)
     if args.out.resolve() == args.manifest.resolve():
         raise UsageError("--out must not be the manifest itself")
     started = time.monotonic()
     counts: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
+    reasons = FailureGroups()
     emulator_stats: dict[str, Any] | None = None
     with args.out.open("w", encoding="utf-8") as results:
         view = out.progress(manifest.requests, "batch")
@@ -158,11 +152,7 @@ async def run_batch(args: argparse.Namespace, out: Output) -> int:
                     counts["ready" if outcome.ok else "failed"] += 1
                     counts["resumed"] += outcome.from_journal
                     if not outcome.ok:
-                        reason = _reason(outcome)
-                        if reason in reasons or len(reasons) < _MAX_REASONS:
-                            reasons[reason] += 1
-                        else:
-                            reasons["(other reasons)"] += 1
+                        reasons.add(outcome)
                 if session.emulator is not None:
                     emulator_stats = session.emulator.stats()
         except asyncio.CancelledError:
@@ -181,7 +171,7 @@ def _summarize(
     args: argparse.Namespace,
     manifest: Manifest,
     counts: Counter[str],
-    reasons: Counter[str],
+    reasons: FailureGroups,
     wall: float,
     emulator_stats: dict[str, Any] | None,
 ) -> None:
@@ -202,7 +192,7 @@ def _summarize(
                 "resumed": counts["resumed"],
                 "wall_seconds": round(wall, 3),
                 "out": str(args.out),
-                "failure_reasons": dict(reasons.most_common(10)),
+                "failure_reasons": reasons.most_common(_TOP_REASONS_JSON),
                 **({"emulator_requests": requests} if requests is not None else {}),
             }
         )
@@ -221,7 +211,11 @@ def _summarize(
     out.pairs(rows, title="Batch summary")
     if reasons:
         out.table(
-            ["count", "failure reason"],
-            [(str(n), reason) for reason, n in reasons.most_common(5)],
-            title="Top failure reasons",
+            ["count", "error", "code", "example"],
+            [
+                (str(g["count"]), g["error_type"], g["code"] or "-", g["example"])
+                for g in reasons.most_common(_TOP_REASONS_SHOWN)
+            ],
+            title="Top failure reasons (by error type and code)",
+            styles=[None, "red", None, "dim"],
         )

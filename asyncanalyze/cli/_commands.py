@@ -22,7 +22,7 @@ from asyncanalyze import (
 )
 
 from ._args import UsageError, positive_float, positive_int
-from ._output import Output, fmt_time, task_to_dict
+from ._output import Output, Span, fmt_time, task_to_dict
 from ._session import open_session
 
 __all__ = ["add_analyze_parser", "add_tasks_parser", "parse_video", "show_task"]
@@ -97,9 +97,9 @@ def add_analyze_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 # -- rendering ----------------------------------------------------------------------------------
 
 
-def styled_status(out: Output, status: str) -> str:
+def styled_status(status: str) -> Span:
     style = _STATUS_STYLE.get(status)
-    return f"[{style}]{status}[/]" if style else out.esc(status)
+    return (status, style) if style else status
 
 
 def show_task(out: Output, task: AnalyzeTaskResponse) -> None:
@@ -201,7 +201,7 @@ async def _wait(
 ) -> int:
     def on_change(task: AnalyzeTaskResponse) -> None:
         if not out.json_mode:
-            out.status_line(f"{label} {out.esc(task.task_id)} {styled_status(out, task.status)}")
+            out.status_line(f"{label} {task.task_id} ", styled_status(task.status))
 
     try:
         final = await tasks.await_result(task, timeout=timeout, on_status_change=on_change)
