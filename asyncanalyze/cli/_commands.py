@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from asyncanalyze import (
 )
 
 from ._args import UsageError, positive_float, positive_int
+from ._interrupt import wait_command
 from ._output import Output, Span, fmt_time, task_to_dict
 from ._session import open_session
 
@@ -235,8 +237,12 @@ def parse_video(raw: str, *, check_media: bool = True) -> VideoContext:
     if "://" in raw:
         raise UsageError(f"{raw!r}: only http(s) URLs, asset:ID or a local file are accepted")
     path = Path(raw)
-    if not path.is_file():
+    if path.is_dir():
+        raise UsageError(f"{raw}: is a directory (VIDEO is a URL, asset:ID or a video file)")
+    if not path.exists():
         raise UsageError(f"{raw}: no such file (VIDEO is a URL, asset:ID or a local file)")
+    if not path.is_file():
+        raise UsageError(f"{raw}: not a regular file (VIDEO is a URL, asset:ID or a video file)")
     try:
         # The SDK's pre-flight: the 30 MiB limit from the size alone, and (with PyAV) the
         # platform's duration/resolution/aspect rules, before anything is uploaded.
@@ -286,4 +292,19 @@ async def analyze_video(args: argparse.Namespace, out: Output) -> int:
                 out.note(f"follow it with: asyncanalyze tasks wait {created.task_id}")
             return 0
         out.note(f"created task {created.task_id}")
-        return await _wait(out, tasks, created, args.timeout, label="task")
+        try:
+            return await _wait(out, tasks, created, args.timeout, label="task")
+        except asyncio.CancelledError:
+            _report_interrupted(out, args, created.task_id)
+            raise
+
+
+def _report_interrupted(out: Output, args: argparse.Namespace, task_id: str) -> None:
+    # With --emulator the task lived in this process: there is nothing left to wait on.
+    resume = None if args.emulator else wait_command(args, task_id)
+    if out.json_mode:
+        out.json({"interrupted": True, "task_id": task_id, "resume_command": resume})
+    elif resume is None:
+        out.error(f"interrupted: task {task_id} ended with the in-process emulator")
+    else:
+        out.error(f"interrupted: task {task_id} is still running; wait for it with: {resume}")
