@@ -114,12 +114,14 @@ async def _until_terminated(command: Coroutine[Any, Any, int], terminated: async
 
     try:
         loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        handled = True
     except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
-        return await command
+        handled = False
     try:
         return await command
     finally:
-        loop.remove_signal_handler(signal.SIGTERM)
+        if handled:
+            loop.remove_signal_handler(signal.SIGTERM)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
