@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import math
 import os
 import platform
 import random
@@ -43,6 +42,7 @@ from ._errors import (
     InvalidRequestError,
     RateLimitError,
 )
+from ._numbers import check_count, check_positive
 from ._protocol import TASKS_PATH, RawResponse, encode_json, error_for_response
 from ._ratelimit import RateGate
 from ._retry import Sleep, retry_after_failure
@@ -101,21 +101,9 @@ def _resolve_api_key(api_key: str | None) -> str:
     return key.strip()
 
 
-def _check_seconds(name: str, value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise InvalidRequestError(name, f"must be a finite number of seconds > 0, got {value!r}")
-    return float(value)
-
-
-def _check_retries(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidRequestError(name, f"must be an int >= 0, got {value!r}")
-    return value
+def _check_policy(name: str, value: object, cls: type) -> None:
+    if value is not None and not isinstance(value, cls):
+        raise InvalidRequestError(name, f"must be a {cls.__name__}, got {type(value).__name__}")
 
 
 def _check_ssl_context(ssl_context: ssl.SSLContext | None) -> None:
@@ -182,16 +170,16 @@ class AnalyzeAsyncClient:
     ) -> None:
         self._api_key = _resolve_api_key(api_key)
         self._base_url = _resolve_base_url(base_url, allow_insecure_http)
-        _check_seconds("timeout", timeout)
-        _check_seconds("connect_timeout", connect_timeout)
-        if not isinstance(connection_limit, int) or connection_limit < 1:
-            raise InvalidRequestError("connection_limit", "must be an int >= 1")
-        if not isinstance(poll_timeout, int | float) or poll_timeout <= 0:
-            raise InvalidRequestError("poll_timeout", "must be a number of seconds > 0")
+        check_positive("timeout", timeout)
+        check_positive("connect_timeout", connect_timeout)
+        check_count("connection_limit", connection_limit, minimum=1)
+        check_positive("poll_timeout", poll_timeout, infinite_ok=True)
         policy = retry_policy or RetryPolicy()
         if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=_check_retries("max_retries", max_retries))
+            policy = attrs.evolve(policy, max_retries=check_count("max_retries", max_retries))
         _check_ssl_context(ssl_context)
+        _check_policy("retry_policy", retry_policy, RetryPolicy)
+        _check_policy("poll_policy", poll_policy, PollPolicy)
         self.retry_policy: RetryPolicy = policy
         self.poll_policy: PollPolicy = poll_policy or PollPolicy()
         self.poll_timeout: float = float(poll_timeout)
@@ -222,14 +210,8 @@ class AnalyzeAsyncClient:
         self._closed = False
         self._rate_gate = RateGate(self.clock)
         if creates_per_minute is not None:
-            if (
-                isinstance(creates_per_minute, bool)
-                or not isinstance(creates_per_minute, int | float)
-                or not math.isfinite(creates_per_minute)
-                or creates_per_minute <= 0
-            ):
-                raise InvalidRequestError("creates_per_minute", "must be a number > 0")
-            self._rate_gate.limit(_CREATE_ROUTE, float(creates_per_minute))
+            rate = check_positive("creates_per_minute", creates_per_minute)
+            self._rate_gate.limit(_CREATE_ROUTE, rate)
         self.tasks = TasksClient(self)
 
     # -- identity -----------------------------------------------------------------------------
@@ -318,13 +300,11 @@ class AnalyzeAsyncClient:
         timeout = self._timeout
         policy = self.retry_policy
         if options is not None:
+            # RequestOptions checked its numbers when it was built.
             if options.timeout_in_seconds is not None:
-                timeout = _check_seconds(
-                    "request_options.timeout_in_seconds", options.timeout_in_seconds
-                )
+                timeout = float(options.timeout_in_seconds)
             if options.max_retries is not None:
-                retries = _check_retries("request_options.max_retries", options.max_retries)
-                policy = attrs.evolve(policy, max_retries=retries)
+                policy = attrs.evolve(policy, max_retries=options.max_retries)
             if options.additional_query_parameters:
                 params = {**(params or {}), **options.additional_query_parameters}
             if options.additional_body_parameters and body is not None:

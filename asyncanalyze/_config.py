@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
+
+from ._numbers import check_between, check_count, check_non_negative, check_positive
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -57,10 +60,11 @@ class RetryPolicy:
     max_retry_after: float = 60.0
 
     def __attrs_post_init__(self) -> None:
-        if self.max_retries < 0 or self.max_rate_limit_retries < 0:
-            raise ValueError("retry counts must be >= 0")
-        if self.initial_delay < 0 or self.max_delay < 0 or self.max_retry_after < 0:
-            raise ValueError("delays must be >= 0")
+        check_count("max_retries", self.max_retries)
+        check_count("max_rate_limit_retries", self.max_rate_limit_retries)
+        check_non_negative("initial_delay", self.initial_delay)
+        check_non_negative("max_delay", self.max_delay)
+        check_non_negative("max_retry_after", self.max_retry_after)
 
 
 @attrs.frozen
@@ -79,12 +83,10 @@ class PollPolicy:
     jitter: float = 0.2
 
     def __attrs_post_init__(self) -> None:
-        if self.initial_delay < 0 or self.max_delay < 0:
-            raise ValueError("poll delays must be >= 0")
-        if self.multiplier < 1:
-            raise ValueError("multiplier must be >= 1")
-        if not 0 <= self.jitter <= 1:
-            raise ValueError("jitter must be within 0..1")
+        check_non_negative("initial_delay", self.initial_delay)
+        check_non_negative("max_delay", self.max_delay)
+        check_between("multiplier", self.multiplier, 1, math.inf)
+        check_between("jitter", self.jitter, 0, 1)
 
     def delay(self, poll_number: int) -> float:
         """The un-jittered gap before poll ``poll_number`` (1-based)."""
@@ -104,3 +106,9 @@ class RequestOptions:
     additional_headers: Mapping[str, str] | None = None
     additional_query_parameters: Mapping[str, Any] | None = None
     additional_body_parameters: Mapping[str, Any] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.timeout_in_seconds is not None:
+            check_positive("request_options.timeout_in_seconds", self.timeout_in_seconds)
+        if self.max_retries is not None:
+            check_count("request_options.max_retries", self.max_retries)

@@ -196,10 +196,21 @@ videos = (
     | st.builds(VideoContext_Base64String, base64_string=st.text(max_size=16) | st.just("AAAA"))
     | anything
 )
+
+
+class OptionsSpec(dict[str, Any]):
+    """RequestOptions arguments, built inside the call under test: building them is where a
+    bad number is refused, and that refusal must also happen before anything is sent."""
+
+
+def built(options: Any) -> Any:
+    return RequestOptions(**options) if isinstance(options, OptionsSpec) else options
+
+
 request_options = (
     st.none()
     | st.builds(
-        RequestOptions,
+        OptionsSpec,
         timeout_in_seconds=st.none() | st.floats() | st.integers(-5, 5),
         max_retries=st.none() | st.integers(-2, 2) | st.floats(0, 2),
         additional_headers=st.none() | st.dictionaries(st.text(max_size=8), st.text(max_size=8)),
@@ -265,7 +276,7 @@ def test_list_arguments(page: Any, page_limit: Any, status: Any, options: Any) -
     """tasks.list with any arguments works or is refused before sending."""
     works_or_refuses_unsent(
         lambda c: c.tasks.list(
-            page=page, page_limit=page_limit, status=status, request_options=options
+            page=page, page_limit=page_limit, status=status, request_options=built(options)
         )
     )
 
@@ -300,7 +311,7 @@ def test_create_arguments(
     options: Any,
 ) -> None:
     """tasks.create with any arguments works or is refused before sending."""
-    kwargs: dict[str, Any] = {"video": video, "prompt": prompt, "request_options": options}
+    kwargs: dict[str, Any] = {"video": video, "prompt": prompt}
     for name, value in (
         ("temperature", temperature),
         ("max_tokens", max_tokens),
@@ -308,15 +319,19 @@ def test_create_arguments(
     ):
         if value is not None:
             kwargs[name] = value
-    works_or_refuses_unsent(lambda c: c.tasks.create(**kwargs, idempotency_key=idempotency_key))
+    works_or_refuses_unsent(
+        lambda c: c.tasks.create(
+            **kwargs, idempotency_key=idempotency_key, request_options=built(options)
+        )
+    )
 
 
 @FUZZ
 @given(task=task_refs, options=request_options)
 def test_retrieve_and_delete_arguments(task: Any, options: Any) -> None:
     """retrieve and delete with any id and options work or are refused before sending."""
-    works_or_refuses_unsent(lambda c: c.tasks.retrieve(task, request_options=options))
-    works_or_refuses_unsent(lambda c: c.tasks.delete(task, request_options=options))
+    works_or_refuses_unsent(lambda c: c.tasks.retrieve(task, request_options=built(options)))
+    works_or_refuses_unsent(lambda c: c.tasks.delete(task, request_options=built(options)))
 
 
 @FUZZ

@@ -24,6 +24,7 @@ from .._models import (
     VideoContext,
     WebhookEvent,
 )
+from .._numbers import check_positive
 from .._protocol import TASKS_PATH, decode, task_path
 from ..batch import (
     DEFAULT_BATCH_CONCURRENCY,
@@ -227,14 +228,8 @@ class TasksClient:
             )
         policy = poll_policy or self._client.poll_policy
         wait_for = self._client.poll_timeout if timeout is None else timeout
-        if (
-            not isinstance(wait_for, int | float)
-            or isinstance(wait_for, bool)
-            or math.isnan(wait_for)
-            or wait_for <= 0
-        ):
-            raise InvalidRequestError("timeout", "must be a number of seconds > 0")
-        return policy, None if math.isinf(wait_for) else float(wait_for)
+        wait_for = check_positive("timeout", wait_for, infinite_ok=True)
+        return policy, None if math.isinf(wait_for) else wait_for
 
     async def await_result(
         self,

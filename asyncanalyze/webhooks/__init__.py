@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Final
 from .._convert import WireError, structure
 from .._errors import InvalidRequestError, WebhookVerificationError
 from .._models import WebhookEvent, WebhookTaskData
+from .._numbers import check_non_negative, check_positive
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -72,6 +73,12 @@ def _check_secret(secret: object) -> bytes:
     if not isinstance(secret, str) or not secret:
         raise InvalidRequestError("secret", "must be the webhook's non-empty secret string")
     return secret.encode()
+
+
+def _check_tolerance(tolerance: object) -> float | None:
+    # NaN once slipped through (every comparison with it is False) and let a year-old
+    # event in: the window is a positive, finite number of seconds or None for "no check".
+    return None if tolerance is None else check_positive("tolerance", tolerance)
 
 
 def _as_bytes(raw_body: object) -> bytes:
@@ -141,6 +148,9 @@ def verify_signature(
     either direction; ``tolerance=None`` skips that check (replaying stored events).
     """
     key = _check_secret(secret)
+    tolerance = _check_tolerance(tolerance)
+    if now is not None:
+        now = check_non_negative("now", now)
     body = _as_bytes(raw_body)
     timestamp, signatures = _parse_header(header)
     expected = hmac.new(key, b"%d." % timestamp + body, hashlib.sha256).hexdigest().encode()
@@ -238,5 +248,8 @@ def aiohttp_handler(
     from ._aiohttp import make_handler  # aiohttp.web stays out of the SDK unless asked for
 
     return make_handler(
-        _check_secret(secret).decode(), on_event=on_event, client=client, tolerance=tolerance
+        _check_secret(secret).decode(),
+        on_event=on_event,
+        client=client,
+        tolerance=_check_tolerance(tolerance),
     )
