@@ -93,7 +93,11 @@ def task_path(task_id: object) -> str:
         raise InvalidRequestError("task_id", f"{task_id!r} is not a task id (path characters)")
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in task_id):
         raise InvalidRequestError("task_id", "must not contain control characters")
-    return f"{TASKS_PATH}/{quote(task_id, safe='')}"
+    try:
+        segment = quote(task_id, safe="")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800"): no URL can carry it
+        raise InvalidRequestError("task_id", "must be valid Unicode text") from None
+    return f"{TASKS_PATH}/{segment}"
 
 
 def encode_json(value: Any) -> bytes:

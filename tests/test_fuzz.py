@@ -13,9 +13,10 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
-from aioresponses import aioresponses
+from aioresponses import CallbackResult, aioresponses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -253,6 +254,12 @@ def answer_everything(mock: aioresponses) -> None:
     mock.delete(one_task, status=204, repeat=True)
 
 
+def echo_task(url: Any, **_: Any) -> CallbackResult:
+    """A retrieve answer for whichever task the URL names, as a real server gives."""
+    task_id = unquote(url.raw_path.rsplit("/", 1)[1])
+    return CallbackResult(body=json.dumps(task_json(task_id=task_id)))
+
+
 def works_or_refuses_unsent(call: Callable[[AnalyzeAsyncClient], Awaitable[Any]]) -> None:
     async def run() -> None:
         with aioresponses() as mock:
@@ -459,5 +466,36 @@ def test_bad_option_objects_are_refused_before_sending(call: Any, parameter: str
                     await call(client)
             assert info.value.parameter == parameter
             assert sent_count(mock) == 0
+
+    asyncio.run(run())
+
+
+# -- task ids: any text reaches its own path segment or is refused ----------------------------
+
+any_text_ids = st.text(
+    st.characters(categories=["Cs", "L", "M", "N", "P", "S", "Z", "Cc", "Cf"]), max_size=12
+) | st.sampled_from(["\ud800", "a\udfffb", "\udc80/x", "%2F\ud83d", "\U0001f600", "\u2028"])
+
+
+@FUZZ
+@given(task_id=any_text_ids)
+def test_any_text_id_reaches_its_own_segment_or_is_refused(task_id: str) -> None:
+    """For any text id (lone surrogates, emoji, separators...), retrieve either sends one
+    request whose last path segment decodes to exactly that id, or raises
+    InvalidRequestError with nothing sent: never UnicodeEncodeError or another route."""
+
+    async def run() -> None:
+        with aioresponses() as mock:
+            one_task = re.compile(re.escape(f"{BASE_URL}/analyze/tasks/") + r"[^/?#]+$")
+            mock.get(one_task, callback=echo_task, repeat=True)
+            async with fuzz_client() as client:
+                try:
+                    task = await client.tasks.retrieve(task_id)
+                except InvalidRequestError:
+                    assert sent_count(mock) == 0
+                    return
+            [(_, url)] = list(mock.requests)
+            assert unquote(url.raw_path.rsplit("/", 1)[1]) == task_id
+            assert task.task_id == task_id
 
     asyncio.run(run())

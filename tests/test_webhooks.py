@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -330,6 +331,33 @@ async def test_handler_answers_500_when_on_event_fails() -> None:
         assert response.status == 500
     finally:
         await http.close()
+
+
+@pytest.mark.parametrize("task_id", ["\ud800", "ok\udfff"])
+async def test_handler_answers_400_to_a_task_id_that_is_not_text(task_id: str) -> None:
+    """A signed event whose task id holds a lone surrogate is not an event (400, so the
+    platform stops), where it once raised UnicodeEncodeError, answered 500 and was delivered
+    again for ever."""
+    body = event_body(task_id)
+    assert b"\\ud" in body.lower()  # json.dumps escapes the surrogate: the bytes are ASCII
+    async with AnalyzeAsyncClient(api_key="k", base_url="http://127.0.0.1:9") as client:
+        http = await handler_client(aiohttp_handler(SECRET, client=client, tolerance=None))
+        try:
+            response = await http.post("/hooks", data=body, headers={"TL-Signature": sign(body)})
+            assert response.status == 400
+        finally:
+            await http.close()
+    with pytest.raises(WebhookVerificationError):
+        parse_event(body)
+
+
+async def test_deliver_webhook_event_ignores_an_id_that_is_not_text() -> None:
+    """An event built by hand with a lone-surrogate task id is ignored (False), not a raw
+    UnicodeEncodeError."""
+    event = parse_event(event_body("t1"))
+    broken = attrs.evolve(event, data=attrs.evolve(event.data, task_id="\ud800"))
+    async with AnalyzeAsyncClient(api_key="k", base_url="http://127.0.0.1:9") as client:
+        assert client.tasks.deliver_webhook_event(broken) is False
 
 
 # -- the scheduler hook (no network) -----------------------------------------------------------

@@ -96,6 +96,14 @@ def _as_bytes(raw_body: object) -> bytes:
     )
 
 
+def _is_text(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _parse_header(header: object) -> tuple[int, list[bytes]]:
     if not isinstance(header, str) or not header.strip():
         raise WebhookVerificationError(f"missing {SIGNATURE_HEADER} header")
@@ -174,8 +182,9 @@ def parse_event(raw_body: bytes | str) -> WebhookEvent:
     """The event in ``raw_body`` (no signature check: use :func:`unwrap` for that).
 
     Unknown event types and fields are kept or ignored, so new platform events do not break
-    a receiver. A body that is not JSON or lacks ``id``, ``type``, ``created_at`` or the
-    task's ``id``/``status``/``created_at`` raises WebhookVerificationError with ``.body``.
+    a receiver. A body that is not JSON, lacks ``id``, ``type``, ``created_at`` or the
+    task's ``id``/``status``/``created_at``, or whose ids are not valid Unicode text (a lone
+    surrogate escaped in the JSON) raises WebhookVerificationError with ``.body``.
     """
     body = _as_bytes(raw_body)
     try:
@@ -189,9 +198,15 @@ def parse_event(raw_body: bytes | str) -> WebhookEvent:
             "webhook body is not an event (an object with a data object)", body=body
         )
     try:
-        return structure(payload, WebhookEvent)
+        event = structure(payload, WebhookEvent)
     except WireError as exc:
         raise WebhookVerificationError(f"webhook body is not an event: {exc}", body=body) from None
+    for name, value in (("id", event.id), ("data.id", event.task_id)):
+        if not _is_text(value):
+            # JSON may escape a lone surrogate ("\ud800"); no real event or task has one,
+            # and acting on it fails later (no URL can carry it).
+            raise WebhookVerificationError(f"webhook {name} is not valid Unicode text", body=body)
+    return event
 
 
 def signature_header(headers: Mapping[str, str]) -> str | None:
