@@ -250,7 +250,7 @@ def answer_everything(mock: aioresponses) -> None:
     one_task = re.compile(re.escape(f"{BASE_URL}/analyze/tasks/") + r".+")
     mock.get(tasks, payload={"data": [task_json()], "page_info": {}}, repeat=True)
     mock.post(tasks, status=202, payload={"task_id": "t1", "status": "queued"}, repeat=True)
-    mock.get(one_task, payload=task_json(), repeat=True)
+    mock.get(one_task, callback=echo_task, repeat=True)
     mock.delete(one_task, status=204, repeat=True)
 
 

@@ -25,7 +25,7 @@ from .._models import (
     WebhookEvent,
 )
 from .._numbers import check_positive
-from .._protocol import TASKS_PATH, decode, task_path
+from .._protocol import TASKS_PATH, decode, decode_created, decode_task, task_path
 from ..batch import (
     DEFAULT_BATCH_CONCURRENCY,
     AnalyzeRequest,
@@ -135,7 +135,7 @@ class TasksClient:
             idempotent=key is not None,
             headers={"Idempotency-Key": key} if key is not None else None,
         )
-        return decode(response, CreateAnalyzeTaskResponse)
+        return decode_created(response)
 
     def _idempotency_key(self, explicit: str | None) -> str | None:
         if explicit is not None:
@@ -153,11 +153,14 @@ class TasksClient:
     async def retrieve(
         self, task_id: str, *, request_options: RequestOptions | None = None
     ) -> AnalyzeTaskResponse:
-        """The task's current status, and its result once ``ready``."""
+        """The task's current status, and its result once ``ready``.
+
+        An answer about another task than ``task_id`` raises ResponseValidationError.
+        """
         response = await self._client._request(
             "GET", task_path(task_id), options=request_options, idempotent=True
         )
-        return decode(response, AnalyzeTaskResponse)
+        return decode_task(response, task_id)
 
     async def delete(self, task_id: str, *, request_options: RequestOptions | None = None) -> None:
         """Delete a finished task (a task still in progress gets ConflictError)."""
