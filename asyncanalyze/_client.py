@@ -29,6 +29,7 @@ from ._config import (
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_CONNECTION_LIMIT,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_POLL_TIMEOUT,
     DEFAULT_TIMEOUT,
     PollPolicy,
@@ -141,6 +142,9 @@ class AnalyzeAsyncClient:
       bulk_interval      seconds between sweeps in bulk mode (8): the worst detection lag.
       creates_per_minute your plan's create quota, if you know it: creates are spaced evenly
                          so none meets a 429 (429s are coordinated in any case).
+      max_response_bytes the largest response body read, after decompression (16 MiB); a
+                         larger 2xx raises ResponseTooLargeError, of an error only the
+                         first 64 KiB are read.
       sleep, clock       replacements for asyncio.sleep and the loop clock, for tests: every
                          wait (retries, polls, deadlines) goes through them.
     """
@@ -167,6 +171,7 @@ class AnalyzeAsyncClient:
         bulk_threshold: int = DEFAULT_BULK_THRESHOLD,
         bulk_interval: float = DEFAULT_BULK_INTERVAL,
         creates_per_minute: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._api_key = _resolve_api_key(api_key)
         self._base_url = _resolve_base_url(base_url, allow_insecure_http)
@@ -197,6 +202,7 @@ class AnalyzeAsyncClient:
             connection_limit=connection_limit,
             connect_timeout=float(connect_timeout),
             ssl_context=ssl_context,
+            max_response_bytes=check_count("max_response_bytes", max_response_bytes, minimum=1),
         )
         base_headers = {
             "x-api-key": self._api_key,

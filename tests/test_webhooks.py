@@ -32,6 +32,7 @@ from asyncanalyze import (
     WebhookEvent,
     WebhookVerificationError,
 )
+from asyncanalyze._errors import KEPT_BODY_BYTES
 from asyncanalyze.emulator import Emulator
 from asyncanalyze.polling import PollScheduler
 from asyncanalyze.testing import emulator_client
@@ -232,10 +233,11 @@ def test_unknown_event_types_statuses_and_fields_are_tolerated() -> None:
     ],
 )
 def test_malformed_body_raises_verification_error_with_body(body: bytes) -> None:
-    """A body that is not an event raises WebhookVerificationError carrying the raw bytes."""
+    """A body that is not an event raises WebhookVerificationError carrying the raw bytes
+    (their first KEPT_BODY_BYTES, as every error's .body)."""
     with pytest.raises(WebhookVerificationError) as info:
         parse_event(body)
-    assert info.value.body == body
+    assert info.value.body == body[:KEPT_BODY_BYTES]
 
 
 def test_unwrap_takes_headers_in_any_case_or_the_signature_itself() -> None:
