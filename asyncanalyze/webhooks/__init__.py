@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Final
 from .._convert import WireError, structure
 from .._errors import InvalidRequestError, WebhookVerificationError
 from .._models import WebhookEvent, WebhookTaskData
-from .._numbers import check_non_negative, check_positive
+from .._numbers import check_count, check_non_negative, check_positive
+from ._handled import DEFAULT_REMEMBERED_EVENTS, HandledEvents
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -42,9 +43,11 @@ if TYPE_CHECKING:
     from .._client import AnalyzeAsyncClient
 
 __all__ = [
+    "DEFAULT_REMEMBERED_EVENTS",
     "DEFAULT_TOLERANCE",
     "SIGNATURE_HEADER",
     "TERMINAL_EVENT_TYPES",
+    "HandledEvents",
     "WebhookEvent",
     "WebhookTaskData",
     "WebhookVerificationError",
@@ -249,6 +252,7 @@ def aiohttp_handler(
     on_event: OnEvent | None = None,
     client: AnalyzeAsyncClient | None = None,
     tolerance: float | None = DEFAULT_TOLERANCE,
+    remember_events: int = DEFAULT_REMEMBERED_EVENTS,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """An aiohttp.web handler for the platform's webhook POSTs::
 
@@ -257,8 +261,14 @@ def aiohttp_handler(
     Answers 401 to a bad or stale signature, 400 to a body that is not an event, 200 once
     the event is handled. With ``client``, the event ends that client's waits on its task
     early (see :meth:`TasksClient.deliver_webhook_event`). ``on_event`` (plain or async) is
-    then called; if it raises, the handler answers 500 so the platform delivers again (events
-    keep their ``id`` across deliveries: deduplicate on it).
+    then called; if it raises, the handler answers 500 so the platform delivers again.
+
+    Each event is handled once: events keep their ``id`` across deliveries, and the handler
+    remembers the ids of the last ``remember_events`` events it handled successfully (a
+    :class:`HandledEvents`, ~150 bytes an id; 0 turns this off). A replay of one of them, or
+    a delivery arriving while the same event is being handled and then succeeds, gets 200
+    without reaching the client or ``on_event``; an event whose handling failed is handled
+    again when it comes back.
     """
     from ._aiohttp import make_handler  # aiohttp.web stays out of the SDK unless asked for
 
@@ -267,4 +277,5 @@ def aiohttp_handler(
         on_event=on_event,
         client=client,
         tolerance=_check_tolerance(tolerance),
+        remember_events=check_count("remember_events", remember_events),
     )
