@@ -34,10 +34,12 @@ from asyncanalyze import (
     VideoContext_AssetId,
     VideoContext_Base64String,
     VideoContext_Url,
+    WebhookVerificationError,
 )
 from asyncanalyze._convert import unstructure
 from asyncanalyze._errors import APIStatusError
 from asyncanalyze._protocol import RawResponse, decode, error_for_response, parse_retry_after
+from asyncanalyze.webhooks import parse_event
 
 from ._helpers import sent_count, task_json
 from .conftest import BASE_URL
@@ -497,5 +499,31 @@ def test_any_text_id_reaches_its_own_segment_or_is_refused(task_id: str) -> None
             [(_, url)] = list(mock.requests)
             assert unquote(url.raw_path.rsplit("/", 1)[1]) == task_id
             assert task.task_id == task_id
+
+    asyncio.run(run())
+
+
+@FUZZ
+@given(task_id=any_text_ids, event_id=any_text_ids)
+def test_any_event_ids_parse_cleanly_or_are_rejected(task_id: str, event_id: str) -> None:
+    """An event naming any text as its id or task id is either refused as not an event
+    (WebhookVerificationError: the handler's 400) or parsed and delivered without raising
+    (deliver_webhook_event says True or False): never an error that becomes a 500."""
+    body = json.dumps(
+        {
+            "id": event_id,
+            "created_at": "2026-07-01T10:03:13Z",
+            "type": "analyze.task.ready",
+            "data": {"id": task_id, "status": "ready", "created_at": "2026-07-01T10:00:00Z"},
+        }
+    ).encode()
+
+    async def run() -> None:
+        try:
+            event = parse_event(body)
+        except WebhookVerificationError:
+            return
+        async with fuzz_client() as client:
+            assert client.tasks.deliver_webhook_event(event) in (True, False)
 
     asyncio.run(run())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import traceback
 from typing import Any
 
@@ -168,3 +169,39 @@ async def test_unexpected_error_fails_only_its_wait(
     with pytest.raises(RuntimeError, match="unexpected"):
         await client.tasks.await_result("boom")
     assert (await client.tasks.await_result("t1")).status == "ready"
+
+
+MALFORMED_2XX = [
+    pytest.param(b"", id="empty"),
+    pytest.param(b"<html>oops</html>", id="html"),
+    pytest.param(b"\xff\xfe\x00", id="not-utf8"),
+    pytest.param(b"null", id="null"),
+    pytest.param(b"[]", id="array"),
+    pytest.param(b'{"task_id": 7, "status": "queued"}', id="wrong-types"),
+    pytest.param(b'{"data": "x"}', id="wrong-shape"),
+    pytest.param(b"[" * 5_000 + b"]" * 5_000, id="deep"),
+]
+
+
+@pytest.mark.parametrize("body", MALFORMED_2XX)
+@pytest.mark.parametrize("call", ["create", "list", "retrieve", "await_result"])
+async def test_every_malformed_2xx_is_a_response_validation_error(
+    client: AnalyzeAsyncClient, mocked: aioresponses, call: str, body: bytes
+) -> None:
+    """Whatever a 2xx body holds, each call that reads one raises ResponseValidationError
+    with the raw bytes, never KeyError, TypeError or a result built from nothing."""
+    tasks = f"{BASE_URL}/analyze/tasks"
+    mocked.post(tasks, status=202, body=body)
+    mocked.get(re.compile(re.escape(tasks) + r"(\?.*)?$"), status=200, body=body)
+    mocked.get(TASK_URL, status=200, body=body, repeat=True)
+    calls = {
+        "create": lambda: client.tasks.create(
+            video=VideoContext_Url(url="https://e.com/v.mp4"), prompt="p"
+        ),
+        "list": lambda: client.tasks.list(),
+        "retrieve": lambda: client.tasks.retrieve("t1"),
+        "await_result": lambda: client.tasks.await_result("t1"),
+    }
+    with pytest.raises(ResponseValidationError) as info:
+        await calls[call]()
+    assert info.value.body == body
