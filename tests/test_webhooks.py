@@ -390,6 +390,31 @@ def signed_now(body: bytes) -> dict[str, str]:
     return {"TL-Signature": sign(body, t=int(time.time()))}
 
 
+async def deliver(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    body: bytes,
+    *,
+    in_turn: int = 0,
+    at_once: int = 0,
+) -> list[int]:
+    """POST ``body``, freshly signed, ``in_turn`` times one after another, then ``at_once``
+    times concurrently; the statuses, in the order sent."""
+    http = await handler_client(handler)
+    try:
+        statuses = [
+            (await http.post("/hooks", data=body, headers=signed_now(body))).status
+            for _ in range(in_turn)
+        ]
+        if at_once:
+            responses = await asyncio.gather(
+                *(http.post("/hooks", data=body, headers=signed_now(body)) for _ in range(at_once))
+            )
+            statuses += [response.status for response in responses]
+    finally:
+        await http.close()
+    return statuses
+
+
 async def test_replays_of_one_signed_event_are_handled_once() -> None:
     """2,000 replays of one validly signed event inside the window, in sequence and at once,
     reach on_event and the client's waits once; each replay still gets 200 so a genuine
@@ -401,21 +426,10 @@ async def test_replays_of_one_signed_event_are_handled_once() -> None:
         client.tasks.deliver_webhook_event = (  # type: ignore[method-assign]
             lambda event: delivered.append(event.id) or True
         )
-        http = await handler_client(
-            aiohttp_handler(SECRET, client=client, on_event=counting.on_event)
-        )
-        try:
-            statuses = [
-                (await http.post("/hooks", data=body, headers=signed_now(body))).status
-                for _ in range(1_000)
-            ]
-            for _ in range(20):
-                responses = await asyncio.gather(
-                    *(http.post("/hooks", data=body, headers=signed_now(body)) for _ in range(50))
-                )
-                statuses += [response.status for response in responses]
-        finally:
-            await http.close()
+        handler = aiohttp_handler(SECRET, client=client, on_event=counting.on_event)
+        statuses = await deliver(handler, body, in_turn=1_000)
+        for _ in range(20):
+            statuses += await deliver(handler, body, at_once=50)
     assert statuses == [200] * 2_000
     assert counting.events == ["whe_1"]
     assert delivered == ["whe_1"]
@@ -425,15 +439,8 @@ async def test_concurrent_first_deliveries_run_once() -> None:
     """Deliveries of one event that arrive while the first is still being handled wait for
     its outcome instead of running beside it."""
     counting = Counting()
-    body = event_body()
-    http = await handler_client(aiohttp_handler(SECRET, on_event=counting.on_event))
-    try:
-        responses = await asyncio.gather(
-            *(http.post("/hooks", data=body, headers=signed_now(body)) for _ in range(30))
-        )
-    finally:
-        await http.close()
-    assert [r.status for r in responses] == [200] * 30
+    handler = aiohttp_handler(SECRET, on_event=counting.on_event)
+    assert await deliver(handler, event_body(), at_once=30) == [200] * 30
     assert counting.events == ["whe_1"]
 
 
@@ -441,31 +448,16 @@ async def test_a_redelivery_after_a_failure_is_handled_again() -> None:
     """Only successfully handled events are remembered: after on_event raised (500), the
     platform's redelivery is processed, and the one after that is a duplicate."""
     counting = Counting(failures=1)
-    body = event_body()
-    http = await handler_client(aiohttp_handler(SECRET, on_event=counting.on_event))
-    try:
-        statuses = [
-            (await http.post("/hooks", data=body, headers=signed_now(body))).status
-            for _ in range(3)
-        ]
-    finally:
-        await http.close()
-    assert statuses == [500, 200, 200]
+    handler = aiohttp_handler(SECRET, on_event=counting.on_event)
+    assert await deliver(handler, event_body(), in_turn=3) == [500, 200, 200]
     assert counting.events == ["whe_1", "whe_1"]
 
 
 async def test_concurrent_deliveries_retry_when_the_first_fails() -> None:
     """A delivery waiting on a first one that fails handles the event itself (once)."""
     counting = Counting(failures=1)
-    body = event_body()
-    http = await handler_client(aiohttp_handler(SECRET, on_event=counting.on_event))
-    try:
-        responses = await asyncio.gather(
-            *(http.post("/hooks", data=body, headers=signed_now(body)) for _ in range(10))
-        )
-    finally:
-        await http.close()
-    assert sorted(r.status for r in responses) == [200] * 9 + [500]
+    handler = aiohttp_handler(SECRET, on_event=counting.on_event)
+    assert sorted(await deliver(handler, event_body(), at_once=10)) == [200] * 9 + [500]
     assert counting.events == ["whe_1", "whe_1"]
 
 

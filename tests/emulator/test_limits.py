@@ -21,7 +21,7 @@ from asyncanalyze.emulator import Emulator, EmulatorConfig, ManualClock, _app
 from asyncanalyze.emulator.__main__ import build_parser, config_from_args
 from asyncanalyze.emulator._config import DEFAULT_MAX_BODY_BYTES
 
-from .conftest import API_KEY, Api, body_for, error_code, error_message
+from .conftest import API_KEY, Api, body_for, error_code, error_message, loopback_server
 
 MiB = 1024 * 1024
 
@@ -196,18 +196,16 @@ async def test_media_fetches_run_a_few_at_a_time() -> None:
 
     app = web.Application()
     app.router.add_get("/v.mp4", video)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/v.mp4"
-    try:
-        async with (
-            Emulator(clock=ManualClock(), media_concurrency=3) as emu,
-            aiohttp.ClientSession() as session,
-        ):
+    async with (
+        loopback_server(app) as host,
+        Emulator(clock=ManualClock(), media_concurrency=3) as emu,
+        aiohttp.ClientSession() as session,
+    ):
+        try:
             api = Api(session, emu, API_KEY)
             for n in range(12):
-                await api.create_id(body_for(video={"type": "url", "url": f"{url}?n={n}"}))
+                url = f"{host}/v.mp4?n={n}"
+                await api.create_id(body_for(video={"type": "url", "url": url}))
             for _ in range(500):
                 limits = emu.stats()["limits"]
                 if limits["media_in_flight"] + limits["media_queued"] == 12 and active == 3:
@@ -220,9 +218,8 @@ async def test_media_fetches_run_a_few_at_a_time() -> None:
                     break
                 await asyncio.sleep(0.01)
             assert emu.stats()["limits"]["media_peak"] == 3
-    finally:
-        gate.set()
-        await runner.cleanup()
+        finally:
+            gate.set()
     assert peak == 3
 
 

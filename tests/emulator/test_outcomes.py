@@ -15,7 +15,7 @@ from aiohttp import web
 
 from asyncanalyze.emulator import Emulator, ManualClock
 
-from .conftest import Api, body_for
+from .conftest import Api, body_for, loopback_server
 
 DONE = 24 * 3600.0  # past any task's end
 
@@ -257,16 +257,10 @@ async def test_a_redirect_is_never_followed(api: Api, emu: Emulator, clock: Manu
     app = web.Application()
     app.router.add_get("/video.mp4", redirect)
     app.router.add_get("/internal-admin", admin)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}/video.mp4"
-        task_id = await api.create_id(body_for(video=url_video(url)))
+    async with loopback_server(app) as host:
+        task_id = await api.create_id(body_for(video=url_video(host + "/video.mp4")))
         await settled(emu, task_id)
         task = await finished(api, clock, task_id)
-    finally:
-        await runner.cleanup()
     assert admin_hits == []
     assert task["status"] == "failed"
     message = task["error"]["message"]  # type: ignore[index]
@@ -284,17 +278,13 @@ async def test_pending_until_the_probe_is_done(api: Api, emu: Emulator, clock: M
 
     app = web.Application()
     app.router.add_get("/slow.mp4", slow)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}/slow.mp4"
-        task_id = await api.create_id(body_for(video=url_video(url)))
-        clock.advance(DONE)
-        assert (await api.retrieve(task_id)).body["status"] == "pending"
-        blocker.set()
-        await settled(emu, task_id)
-        assert (await api.retrieve(task_id)).body["status"] == "failed"
-    finally:
-        blocker.set()
-        await runner.cleanup()
+    async with loopback_server(app) as host:
+        try:
+            task_id = await api.create_id(body_for(video=url_video(host + "/slow.mp4")))
+            clock.advance(DONE)
+            assert (await api.retrieve(task_id)).body["status"] == "pending"
+            blocker.set()
+            await settled(emu, task_id)
+            assert (await api.retrieve(task_id)).body["status"] == "failed"
+        finally:
+            blocker.set()  # before the server closes: it waits for its handlers
