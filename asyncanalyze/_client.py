@@ -132,7 +132,8 @@ class AnalyzeAsyncClient:
       connect_timeout    seconds to open a connection (default 10).
       max_retries        retries per request (default 3); or a full ``retry_policy``.
       poll_policy        how ``await_result`` spaces its polls (:class:`PollPolicy`).
-      poll_timeout       default deadline of ``await_result`` (default 3 hours).
+      poll_timeout       default deadline of ``await_result`` (default 3 hours; math.inf:
+                         none).
       connection_limit   concurrent connections of the pool (default 100).
       session            a borrowed ``aiohttp.ClientSession``: used, never closed.
       ssl_context        a custom ``ssl.SSLContext`` (e.g. a private CA); verification stays on.
@@ -179,12 +180,12 @@ class AnalyzeAsyncClient:
         check_positive("connect_timeout", connect_timeout)
         check_count("connection_limit", connection_limit, minimum=1)
         check_positive("poll_timeout", poll_timeout, infinite_ok=True)
+        _check_policy("retry_policy", retry_policy, RetryPolicy)
+        _check_policy("poll_policy", poll_policy, PollPolicy)
         policy = retry_policy or RetryPolicy()
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=check_count("max_retries", max_retries))
         _check_ssl_context(ssl_context)
-        _check_policy("retry_policy", retry_policy, RetryPolicy)
-        _check_policy("poll_policy", poll_policy, PollPolicy)
         self.retry_policy: RetryPolicy = policy
         self.poll_policy: PollPolicy = poll_policy or PollPolicy()
         self.poll_timeout: float = float(poll_timeout)

@@ -100,6 +100,14 @@ def test_bad_numbers_are_refused_where_they_enter(
     assert isinstance(info.value, ValueError)
 
 
+@pytest.mark.parametrize("name", ["retry_policy", "poll_policy"])
+def test_policies_of_the_wrong_type_are_refused(name: str) -> None:
+    """A dict where a policy belongs is named, even alongside max_retries."""
+    with pytest.raises(InvalidRequestError) as info:
+        AnalyzeAsyncClient(api_key="k", max_retries=2, **{name: {"max_retries": 2}})
+    assert info.value.parameter == name
+
+
 def test_infinite_poll_timeout_means_wait_for_ever() -> None:
     """poll_timeout=math.inf is the documented "no deadline", as await_result(timeout=inf)."""
     assert AnalyzeAsyncClient(api_key="k", poll_timeout=math.inf).poll_timeout == math.inf
