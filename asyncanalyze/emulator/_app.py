@@ -200,7 +200,8 @@ class EmulatorService:
         if declared is not None and declared > limit:
             raise _too_large(limit)  # refused unread
         # Held until create answers, but the decoded video's share goes with it to its probe.
-        held = await self._take_body_memory(_BODY_COPIES * (declared or limit))
+        expected = limit if declared is None else declared
+        held = await self._take_body_memory(_BODY_COPIES * expected)
         try:
             return await self._create(request, owner, held)
         finally:
@@ -365,7 +366,7 @@ class EmulatorService:
                 async with self.media.hold():
                     outcome = await _video.probed_outcome(record.video_key, markers, data, url)
         finally:
-            data = None
+            data = None  # not kept through the awaits below: the budget no longer counts it
             if held is not None:
                 held.release()
         resolve(record, outcome)
