@@ -136,22 +136,20 @@ class Transport:
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
         status = response.status
-        if not 200 <= status < 300:
-            # The status says what happened; the body only explains it. A prefix does that.
-            keep = min(self._max_response_bytes, KEPT_BODY_BYTES)
-            body, _ = await _read_at_most(response.content, keep)
-            return body
-        limit = self._max_response_bytes
+        ok = 200 <= status < 300
+        # Of an error answer the status says what happened; a prefix of the body explains it.
+        limit = self._max_response_bytes if ok else min(self._max_response_bytes, KEPT_BODY_BYTES)
         declared = response.content_length
         encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
         if declared is not None and not encoded:
-            if declared > limit:
+            if declared <= limit:
+                # The common case, read as it always was: aiohttp reads exactly the declared
+                # length, so this cannot hold more than the limit.
+                return await response.read()
+            if ok:
                 raise ResponseTooLargeError(limit=limit, body=b"", status_code=status)
-            # The common case, kept as fast as before: aiohttp reads exactly the declared
-            # length, so this cannot hold more than the limit.
-            return await response.read()
         body, complete = await _read_at_most(response.content, limit)
-        if not complete:
+        if ok and not complete:
             # Leaving the "async with" unread closes the connection instead of draining it.
             raise ResponseTooLargeError(limit=limit, body=body, status_code=status)
         return body
