@@ -31,6 +31,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
+from .._checks import check_text
 from .._convert import WireError, structure
 from .._errors import InvalidRequestError, WebhookVerificationError
 from .._models import WebhookEvent, WebhookTaskData
@@ -97,14 +98,6 @@ def _as_bytes(raw_body: object) -> bytes:
     raise WebhookVerificationError(
         f"the raw body must be bytes (as received), got {type(raw_body).__name__}"
     )
-
-
-def _is_text(value: str) -> bool:
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _parse_header(header: object) -> tuple[int, list[bytes]]:
@@ -204,11 +197,13 @@ def parse_event(raw_body: bytes | str) -> WebhookEvent:
         event = structure(payload, WebhookEvent)
     except WireError as exc:
         raise WebhookVerificationError(f"webhook body is not an event: {exc}", body=body) from None
-    for name, value in (("id", event.id), ("data.id", event.task_id)):
-        if not _is_text(value):
-            # JSON may escape a lone surrogate ("\ud800"); no real event or task has one,
-            # and acting on it fails later (no URL can carry it).
-            raise WebhookVerificationError(f"webhook {name} is not valid Unicode text", body=body)
+    try:
+        # JSON may escape a lone surrogate ("\ud800"); no real event or task has one, and
+        # acting on it fails later (no URL can carry it).
+        check_text("id", event.id)
+        check_text("data.id", event.task_id)
+    except InvalidRequestError as exc:
+        raise WebhookVerificationError(f"webhook {exc}", body=body) from None
     return event
 
 
