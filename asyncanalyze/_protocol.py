@@ -30,6 +30,7 @@ from ._errors import (
     ResponseValidationError,
     UnprocessableEntityError,
 )
+from ._models import AnalyzeTaskResponse, CreateAnalyzeTaskResponse
 
 try:  # the optional [speed] extra: orjson decodes ~2x faster than the stdlib
     import orjson
@@ -46,6 +47,8 @@ except ImportError:  # pragma: no cover - exercised when the extra is absent
 __all__ = [
     "RawResponse",
     "decode",
+    "decode_created",
+    "decode_task",
     "encode_json",
     "error_for_response",
     "parse_retry_after",
@@ -93,7 +96,11 @@ def task_path(task_id: object) -> str:
         raise InvalidRequestError("task_id", f"{task_id!r} is not a task id (path characters)")
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in task_id):
         raise InvalidRequestError("task_id", "must not contain control characters")
-    return f"{TASKS_PATH}/{quote(task_id, safe='')}"
+    try:
+        segment = quote(task_id, safe="")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800"): no URL can carry it
+        raise InvalidRequestError("task_id", "must be valid Unicode text") from None
+    return f"{TASKS_PATH}/{segment}"
 
 
 def encode_json(value: Any) -> bytes:
@@ -116,6 +123,37 @@ def decode(response: RawResponse, cls: type[T]) -> T:
             body=response.body,
             status_code=response.status,
         ) from exc
+
+
+def decode_task(response: RawResponse, task_id: str) -> AnalyzeTaskResponse:
+    """A retrieve's answer, refused (ResponseValidationError) unless it is ``task_id``'s.
+
+    Another task's answer (a confused cache, proxy or server) would otherwise hand one
+    wait another task's result. Ids compare without regard to case: they are hex, and a
+    server may answer with its canonical spelling.
+    """
+    task = decode(response, AnalyzeTaskResponse)
+    if task.task_id != task_id and task.task_id.casefold() != task_id.casefold():
+        raise ResponseValidationError(
+            f"asked for task {task_id!r}, the response is for task {task.task_id!r}",
+            body=response.body,
+            status_code=response.status,
+        )
+    return task
+
+
+def decode_created(response: RawResponse) -> CreateAnalyzeTaskResponse:
+    """A create's answer, refused unless its task id is one a later request can use."""
+    created = decode(response, CreateAnalyzeTaskResponse)
+    try:
+        task_path(created.task_id)
+    except InvalidRequestError as exc:
+        raise ResponseValidationError(
+            f"the created task_id cannot name a task ({exc.rule})",
+            body=response.body,
+            status_code=response.status,
+        ) from None
+    return created
 
 
 def _error_fields(body: bytes) -> tuple[str | None, str]:
