@@ -180,7 +180,9 @@ def validate_create(body: Any) -> CreateRequest:
     if mode not in ANALYSIS_MODES:
         raise invalid("analysis_mode")
     if mode == SEGMENTS and model not in _NEWER_MODELS:
-        raise invalid("analysis_mode", f"time_based_metadata requires model_name {_NEWER}.")
+        raise invalid(
+            "analysis_mode", f"The analysis_mode time_based_metadata requires model_name {_NEWER}."
+        )
 
     request: dict[str, Any] = {}
     payload = None
@@ -360,7 +362,8 @@ def _prompt(body: Mapping[str, Any], model: str, mode: str, request: dict[str, A
         if has_prompt or has_v2:
             raise invalid(
                 "prompt" if has_prompt else "prompt_v2",
-                "Prompts are not supported when analysis_mode is time_based_metadata.",
+                f"The {'prompt' if has_prompt else 'prompt_v2'} parameter is not supported when "
+                "analysis_mode is time_based_metadata.",
             )
         return
     if has_prompt and has_v2:
@@ -471,7 +474,8 @@ def _response_format(response_format: Any, model: str, mode: str) -> tuple[dict[
         if mode != SEGMENTS:
             raise invalid(
                 "response_format.type",
-                "segment_definitions requires analysis_mode time_based_metadata.",
+                "The response_format.type segment_definitions requires analysis_mode "
+                "time_based_metadata.",
             )
         if response_format.get("segment_time_format", "seconds") not in _TIMESTAMP_FORMATS:
             raise invalid("response_format.segment_time_format")
@@ -557,12 +561,12 @@ class _Segments:
             if not _is_number(start) or not _is_number(end) or start < 0:
                 raise invalid(where)
             if end - start < MIN_TIME_RANGE_SECONDS:
-                raise invalid(where, "Each time range must last at least 2 seconds.")
+                raise invalid(where, f"Each range of {where} must last at least 2 seconds.")
             windows.append((start, end))
         windows.sort()
         for (_, earlier_end), (later_start, _) in itertools.pairwise(windows):
             if later_start < earlier_end:
-                raise invalid(where, "Time ranges within a definition must not overlap.")
+                raise invalid(where, f"The ranges of {where} must not overlap.")
 
     def _fields(self, fields: Any, where: str, *, event: bool) -> dict[str, Any]:
         if not isinstance(fields, list):
