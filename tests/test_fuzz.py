@@ -314,64 +314,33 @@ async def collect(iterator: Any) -> list[Any]:
 
 modes = st.none() | st.sampled_from(["general", "time_based_metadata"]) | anything
 filter_texts = st.none() | st.text(max_size=12) | st.just("https://e.com/a.mp4?x=1&y=2") | anything
+list_filters = st.fixed_dictionaries(
+    {},
+    optional={
+        "status": statuses | anything,
+        "video_url": filter_texts,
+        "asset_id": filter_texts,
+        "analysis_mode": modes,
+    },
+)
 
 
 @FUZZ
-@given(
-    page=numbers,
-    page_limit=numbers,
-    status=statuses | anything,
-    video_url=filter_texts,
-    asset_id=filter_texts,
-    analysis_mode=modes,
-    options=request_options,
-)
-def test_list_arguments(
-    page: Any,
-    page_limit: Any,
-    status: Any,
-    video_url: Any,
-    asset_id: Any,
-    analysis_mode: Any,
-    options: Any,
-) -> None:
+@given(page=numbers, page_limit=numbers, filters=list_filters, options=request_options)
+def test_list_arguments(page: Any, page_limit: Any, filters: Any, options: Any) -> None:
     """tasks.list with any arguments works or is refused before sending."""
     works_or_refuses_unsent(
         lambda c: c.tasks.list(
-            page=page,
-            page_limit=page_limit,
-            status=status,
-            video_url=video_url,
-            asset_id=asset_id,
-            analysis_mode=analysis_mode,
-            request_options=built(options),
+            page=page, page_limit=page_limit, request_options=built(options), **filters
         )
     )
 
 
 @FUZZ
-@given(
-    status=statuses | anything,
-    page_limit=numbers,
-    video_url=filter_texts,
-    asset_id=filter_texts,
-    analysis_mode=modes,
-)
-def test_iter_arguments(
-    status: Any, page_limit: Any, video_url: Any, asset_id: Any, analysis_mode: Any
-) -> None:
+@given(page_limit=numbers, filters=list_filters)
+def test_iter_arguments(page_limit: Any, filters: Any) -> None:
     """tasks.iter with any arguments works or is refused before sending."""
-    works_or_refuses_unsent(
-        lambda c: collect(
-            c.tasks.iter(
-                status=status,
-                page_limit=page_limit,
-                video_url=video_url,
-                asset_id=asset_id,
-                analysis_mode=analysis_mode,
-            )
-        )
-    )
+    works_or_refuses_unsent(lambda c: collect(c.tasks.iter(page_limit=page_limit, **filters)))
 
 
 seconds = st.integers(-2, 8000) | st.floats() | anything
