@@ -69,19 +69,19 @@ class Pace:
         "updated",
     )
 
-    def __init__(self, now: float, cap: float = math.inf) -> None:
+    def __init__(self, cap: float = math.inf) -> None:
         self.cap = cap  # the user's own quota (requests a second): never exceeded, never lifted
         self.peak = math.inf  # no throttle yet: only the cap applies
-        self.peak_at = now
+        self.peak_at = 0.0
         self.held_until = -math.inf  # until then the rate is exactly peak (a stated pace)
         self.paused_until = -math.inf
         # When the last cut took effect: a 429 for a request sent before it says nothing
         # about the new rate.
         self.cut_at = -math.inf
         self.tokens = 1.0
-        self.updated = now
+        self.updated = -math.inf  # a full bucket to start with
         self.measured: float | None = None  # requests a second actually sent lately
-        self.span_start = now
+        self.span_start: float | None = None
         self.span_sends = 0
 
     # -- reading -------------------------------------------------------------------------------
@@ -111,7 +111,8 @@ class Pace:
     def eta(self, now: float, ahead: int) -> float:
         """Seconds until a sender with ``ahead`` senders before it may go, at today's rate
         (an upper bound while the rate climbs)."""
-        return self.delay(now) + ahead / self.rate(now)
+        delay = self.delay(now)
+        return delay + ahead / self.rate(now + delay)
 
     def released(self, now: float) -> bool:
         """Whether nothing is left to pace: no pause, no quota, the last throttle long gone."""
@@ -127,6 +128,8 @@ class Pace:
         """One request goes now (the caller checked ``delay(now) == 0``)."""
         self.tokens -= 1.0
         self.span_sends += 1
+        if self.span_start is None:
+            self.span_start = now
         span = now - self.span_start
         if span >= _MEASURE_SECONDS:
             current = self.span_sends / span

@@ -192,7 +192,7 @@ class RateGate:
     def _lane(self, route: Hashable) -> _Lane:
         lane = self._lanes.get(route)
         if lane is None:
-            lane = self._lanes[route] = _Lane(Pace(self._clock()))
+            lane = self._lanes[route] = _Lane(Pace())
         return lane
 
     async def _serve(self, route: Hashable, lane: _Lane) -> None:
@@ -229,7 +229,7 @@ class RateGate:
 
     def _expire(self, lane: _Lane, now: float, delay: float) -> None:
         """Fail, at once, each waiter whose slot would come after its deadline."""
-        rate = lane.pace.rate(now)
+        rate = lane.pace.rate(now + delay)
         position = 0
         for waiter in lane.waiters:
             if waiter.future.done():

@@ -9,6 +9,7 @@ every figure is deterministic.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import random
 from collections.abc import Mapping
@@ -99,8 +100,8 @@ def test_paced_senders_resume_at_the_stated_rate_then_probe() -> None:
 
     times = run_virtual(main)
     assert times[:2] == pytest.approx([1.0, 2.0])
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
-    assert all(later <= earlier for earlier, later in zip(gaps, gaps[1:], strict=False)), gaps
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert all(later <= earlier for earlier, later in itertools.pairwise(gaps)), gaps
     assert gaps[-1] < gaps[0] / 3, gaps
 
 
@@ -136,7 +137,7 @@ def test_the_route_is_never_held_longer_than_the_server_asked() -> None:
 
 def test_a_burst_sent_before_the_cut_does_not_cut_again() -> None:
     """Many 429s for requests sent before the first one came back cut the rate once."""
-    pace = Pace(0.0)
+    pace = Pace()
     pace.throttled(0.0, sent_at=-0.1, pause=1.0, stated=None)
     once = pace.rate(1.0)
     for _ in range(100):
@@ -146,7 +147,7 @@ def test_a_burst_sent_before_the_cut_does_not_cut_again() -> None:
 
 def test_429s_at_the_new_pace_keep_cutting() -> None:
     """A 429 for a request sent at the cut rate halves it again."""
-    pace = Pace(0.0)
+    pace = Pace()
     pace.throttled(0.0, sent_at=0.0, pause=1.0, stated=None)
     first = pace.rate(1.0)
     pace.throttled(1.0, sent_at=1.0, pause=0.0, stated=None)
@@ -156,7 +157,7 @@ def test_429s_at_the_new_pace_keep_cutting() -> None:
 def test_the_rate_climbs_back_by_time_alone() -> None:
     """With no header ever, a cut route is back at its old rate one second after its pause,
     far above it two seconds later, and released (no pacing at all) soon after."""
-    pace = Pace(0.0)
+    pace = Pace()
     pace.throttled(0.0, sent_at=0.0, pause=1.0, stated=None)
     peak = pace.rate(2.0)
     assert pace.rate(1.0) == pytest.approx(peak / 2)
@@ -358,4 +359,3 @@ async def test_creates_per_minute_keeps_a_batch_under_the_quota() -> None:
         stats = emu.stats()
     assert all(o.ok for o in outcomes)
     assert stats["rate_limited"] == 0
-
