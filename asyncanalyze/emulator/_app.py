@@ -162,6 +162,7 @@ class EmulatorService:
         if kind == "reset":
             _drop_connection(request)
         if kind == "too_many_requests":
+            self.stats.rate_limit_shapes[config.rate_limit_shape] += 1
             headers = {**JSON_HEADERS, **injected_429_headers(config, self.clock.now())}
             message = _rate_limit_message("injected", config.retry_after)
             body = error_body(self.config.error_shape, "too_many_requests", message)
