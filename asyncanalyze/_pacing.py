@@ -14,9 +14,9 @@ sustained limit, and gives the full speed back a few seconds after the throttles
 no help from rate-limit headers.
 
 What the server says it allows (``X-Ratelimit-Limit`` over the time to ``X-Ratelimit-Reset``)
-replaces the guess: the route then resumes at that pace and keeps to it for at least one
-request's time before probing again, and each success that reports ``Remaining: 0`` holds it
-there anew.
+replaces the guess: after a 429 the route resumes at that pace and keeps to it for at least
+one request's time before probing again; a success that reports ``Remaining: 0`` keeps the
+route to it until the reset.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ _FIRST_PEAK: Final = 16.0
 _MIN_RATE: Final = 0.5
 # After a lull, this much of a second's rate may go at once (one request at the least).
 _BURST_SECONDS: Final = 0.05
+# While senders queue without a break, a turn given late (a busy event loop) is made up for,
+# up to this many seconds of the rate: lateness must not lower the rate actually sent.
+_CATCH_UP_SECONDS: Final = 1.0
 # This long after the peak the rate is 2**27 times the peak: no limit is left to keep.
 _RELEASE_AFTER: Final = 3.0
 # The send rate is measured over spans of this many seconds, each new span weighing this much
@@ -99,11 +102,12 @@ class Pace:
             rate = min(rate, max(self.peak, _PROBE_LIMIT * self.measured))
         return min(self.cap, rate)
 
-    def delay(self, now: float) -> float:
-        """Seconds until the next request may go (0.0: now)."""
+    def delay(self, now: float, *, backlogged: bool = False) -> float:
+        """Seconds until the next request may go (0.0: now); ``backlogged``: senders have
+        been queueing since the last one went."""
         if now < self.paused_until:
             return self.paused_until - now
-        self._refill(now)
+        self._refill(now, backlogged=backlogged)
         if self.tokens >= 1.0 - _ROUNDING:
             return 0.0
         return (1.0 - self.tokens) / self.rate(now)
@@ -167,11 +171,12 @@ class Pace:
         self.tokens = min(self.tokens, 1.0) if resume == now else 1.0
         self.updated = resume
 
-    def hold(self, now: float, stated: float) -> None:
-        """A success said nothing is left: keep to the ``stated`` rate for a while."""
-        if self.rate(now) > stated:
+    def hold(self, now: float, stated: float, until: float) -> None:
+        """A success said nothing is left until ``until`` (the reset): keep to the ``stated``
+        rate till then. A slower pace is left as it is."""
+        if self.rate(now) >= stated:
             self._refill(now)
-            self._keep(now, stated)
+            self._keep(now, stated, until)
             self.tokens = min(self.tokens, 1.0)
 
     def pause(self, now: float, seconds: float) -> None:
@@ -182,15 +187,19 @@ class Pace:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _keep(self, start: float, stated: float) -> None:
+    def _keep(self, start: float, stated: float, until: float = -math.inf) -> None:
         self.peak = stated
-        self.peak_at = self.held_until = start + max(_HOLD, 1.0 / stated)
+        self.peak_at = self.held_until = max(until, start + max(_HOLD, 1.0 / stated))
 
-    def _refill(self, now: float) -> None:
+    def _refill(self, now: float, *, backlogged: bool = False) -> None:
         elapsed = now - self.updated
         if elapsed <= 0:
             return
         rate = self.rate(now)
         capacity = max(1.0, rate * _BURST_SECONDS)
-        self.tokens = min(capacity, self.tokens + elapsed * rate)
+        if backlogged:
+            capacity += rate * _CATCH_UP_SECONDS
+        # The lower of the rates at both ends: a rate that just climbed earns nothing backdated.
+        earned = elapsed * min(rate, self.rate(self.updated))
+        self.tokens = min(capacity, self.tokens + earned)
         self.updated = now

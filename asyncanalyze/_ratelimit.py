@@ -158,16 +158,18 @@ class RateGate:
         self._lane(route).pace.throttled(self._clock(), sent_at=sent_at, pause=pause, stated=stated)
 
     def succeeded(self, route: Hashable, headers: Mapping[str, str]) -> None:
-        """A 2xx that carries ``X-Ratelimit-Remaining``: at 0, keep the route to the pace
-        the server states (or, stating none, hold it until the reset)."""
+        """A 2xx that carries ``X-Ratelimit-Remaining``: at 0, keep the route until the reset
+        (at most ``max_pause`` ahead) to the pace the server states, Limit over the time to
+        Reset, or, stating no Limit, hold it until then."""
         info = parse_rate_limit_headers(headers)
         if info.remaining != 0 or info.reset_in is None or info.reset_in <= 0:
             return
         now = self._clock()
+        until = now + min(info.reset_in, self._max_pause)
         if info.limit:
-            self._lane(route).pace.hold(now, info.limit / info.reset_in)
+            self._lane(route).pace.hold(now, info.limit / info.reset_in, until)
         else:
-            self._lane(route).pace.pause(now, min(info.reset_in, self._max_pause))
+            self._lane(route).pace.pause(now, until - now)
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -200,7 +202,7 @@ class RateGate:
         try:
             while True:
                 now = self._clock()
-                delay = lane.pace.delay(now)
+                delay = lane.pace.delay(now, backlogged=True)
                 if lane.bounded:
                     self._expire(lane, now, delay)
                 while lane.waiters and lane.waiters[0].future.done():

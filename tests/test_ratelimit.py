@@ -168,14 +168,19 @@ def test_the_rate_climbs_back_by_time_alone() -> None:
 
 def test_remaining_zero_on_a_success_paces_before_the_wall() -> None:
     """A success reporting Remaining 0 of Limit 30 with the reset 60 s away spaces the next
-    requests at the stated one per two seconds, without waiting for a 429."""
+    requests at the stated one per two seconds until the reset, without waiting for a 429;
+    after the reset the pace climbs again."""
 
-    async def main() -> list[float]:
+    async def main() -> tuple[list[float], list[float]]:
         gate = new_gate()
         gate.succeeded("create", server_headers(0.0, limit=30, remaining=0, reset_in=60))
-        return await grant_times(gate, "create", 2)
+        held = await grant_times(gate, "create", 5)
+        await asyncio.sleep(60)
+        return held, await grant_times(gate, "create", 5)
 
-    assert run_virtual(main) == pytest.approx([0.0, 2.0])
+    held, after_reset = run_virtual(main)
+    assert held == pytest.approx([0.0, 2.0, 4.0, 6.0, 8.0])
+    assert after_reset[-1] < 4.0
 
 
 def test_remaining_zero_without_a_limit_pauses_until_the_reset_at_most() -> None:
@@ -290,7 +295,7 @@ def test_full_speed_is_back_within_ten_seconds_of_the_last_429(
 async def test_the_route_is_unpaced_again_after_an_episode_end_to_end() -> None:
     """Against the emulator, on its clock: 20 retrieve loops meet 5 s of injected 429s; within
     10 emulated seconds of the last one the route is released again (no lane left at all)."""
-    async with Emulator(speed=10) as emu, emulator_client(emu) as client:
+    async with Emulator(speed=5) as emu, emulator_client(emu) as client:
         created = await client.tasks.create(
             video=VideoContext_Url(url="https://v.example/r.mp4"), prompt="p"
         )
