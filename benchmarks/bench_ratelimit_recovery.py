@@ -12,9 +12,11 @@ No success ever carries a rate-limit header. Rows:
   headers, Reset 1 s    plus X-Ratelimit-Limit 100, -Remaining 0, -Used 100, -Reset 1 s ahead
   headers, Reset 60 s   the same with the Reset 60 s ahead
 
-Target: throughput in the +10 s window >= 90 % of the pre-episode level. The machine's noise
-moves single one-second windows by tens of percent, so the table also gives the moment the
-client stopped pacing the route at all ("unpaced after"), which does not depend on load.
+Target: throughput from 10 s after the last 429 on >= 90 % of the pre-episode level, judged on
+the mean of the five one-second windows from +10 s to +15 s against the mean of the four before
+the episode: on a shared machine single windows move by tens of percent. The table also gives
+the moment the client stopped pacing the route at all ("unpaced after"), which does not
+depend on load.
 
     python benchmarks/bench_ratelimit_recovery.py [--episode 5] [--after 16] [--senders 20]
 """
@@ -124,7 +126,8 @@ async def run_variant(args: argparse.Namespace, shape: dict[str, object]) -> lis
     anchor = last.at or faults_off
     after = [per_second(done, anchor + offset) for offset in AFTER_OFFSETS]
     unpaced = "never" if unpaced_at is None else f"{unpaced_at - anchor:.1f}"
-    at_ten = after[AFTER_OFFSETS.index(10)] / before if before else 0.0
+    settled = sum(per_second(done, anchor + 10 + k) for k in range(5)) / 5
+    at_ten = settled / before if before else 0.0
     return [
         f"{before:,.0f}",
         f"{during:,.0f}",
@@ -156,11 +159,11 @@ async def main(args: argparse.Namespace) -> None:
             "before /s",
             "during /s",
             *(f"+{offset} s" for offset in AFTER_OFFSETS),
-            "+10 s vs before",
+            "+10..+15 s mean vs before",
             "unpaced after s",
             "429s met",
             "last 429 vs faults off s",
-            f"target (>= {TARGET:.0%} at +10 s)",
+            f"target (>= {TARGET:.0%} from +10 s)",
         ],
         rows,
     )
