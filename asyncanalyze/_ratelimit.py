@@ -161,8 +161,10 @@ class RateGate:
         """A 2xx that carries ``X-Ratelimit-Remaining``: at 0, keep the route until the reset
         (at most ``max_pause`` ahead) to the pace the server states, Limit over the time to
         Reset, or, stating no Limit, hold it until then."""
+        if headers.get("x-ratelimit-remaining", "").strip() != "0":
+            return  # the common case, decided without parsing anything else
         info = parse_rate_limit_headers(headers)
-        if info.remaining != 0 or info.reset_in is None or info.reset_in <= 0:
+        if info.reset_in is None or info.reset_in <= 0:
             return
         now = self._clock()
         until = now + min(info.reset_in, self._max_pause)
