@@ -248,27 +248,10 @@ def rotated_faults(step: int) -> dict[str, FaultConfig]:
     return faults
 
 
-class RotatingEmulator(ThreadedEmulator):
-    _rotation: asyncio.Task[None] | None = None
-
-    def start_rotation(self) -> None:
-        async def rotate() -> None:
-            for step in itertools.count():
-                self.emulator.set_faults(rotated_faults(step))
-                await asyncio.sleep(SHAPE_PERIOD)
-
-        async def start() -> None:
-            self._rotation = asyncio.create_task(rotate())
-
-        self.call(start())
-
-    def close(self) -> None:
-        async def stop() -> None:
-            if self._rotation is not None:
-                self._rotation.cancel()
-
-        self.call(stop())
-        super().close()
+async def rotate_faults(served: ThreadedEmulator) -> None:
+    for step in itertools.count():
+        served.emulator.set_faults(rotated_faults(step))
+        await asyncio.sleep(SHAPE_PERIOD)
 
 
 async def create_and_wait_all(served: ThreadedEmulator) -> tuple[float, float, list[object]]:
@@ -298,9 +281,9 @@ async def test_chaos_create_and_await_result_coroutines_all_end_ready() -> None:
         calm.close()
     assert all(getattr(o, "status", None) == "ready" for o in calm_outcomes)
 
-    chaotic = RotatingEmulator(speed=SPEED, seed=11, faults=rotated_faults(0))
+    chaotic = ThreadedEmulator(speed=SPEED, seed=11, faults=rotated_faults(0))
     try:
-        chaotic.start_rotation()
+        chaotic.start_background(lambda: rotate_faults(chaotic))
         wall, emulated, outcomes = await create_and_wait_all(chaotic)
         stats = chaotic.stats()
     finally:
