@@ -21,6 +21,10 @@ from ._models import (
 
 __all__ = [
     "MAX_BASE64_VIDEO_BYTES",
+    "MAX_IDEMPOTENCY_KEY_LENGTH",
+    "MAX_JSON_DEPTH",
+    "check_idempotency_key",
+    "check_json",
     "check_max_tokens",
     "check_page",
     "check_page_limit",
@@ -34,6 +38,7 @@ __all__ = [
 
 # The brief's "30 MB" read generously as MiB: the server, not the SDK, has the last word.
 MAX_BASE64_VIDEO_BYTES: Final = 30 * 1024 * 1024
+_BASE64_SLICE: Final = 1 << 20  # characters checked per call: whole 4-character quads
 # The brief's media limits, also in emulator/_media.py: the two share no code on purpose.
 MIN_VIDEO_SECONDS: Final = 4.0
 MAX_VIDEO_SECONDS: Final = 7200.0
@@ -44,6 +49,13 @@ MAX_VIDEO_LONG_SIDE: Final = 5184
 _ASPECT_NUM, _ASPECT_DEN = 12, 5
 MAX_TOKENS_LIMIT: Final = 4096
 MAX_PAGE_LIMIT: Final = 50
+MAX_IDEMPOTENCY_KEY_LENGTH: Final = 255
+# Far deeper than any real schema (the platform advises at most 5 levels of objects) and far
+# below what encoders and parsers give up at (orjson: 255 levels; Python: its recursion limit).
+MAX_JSON_DEPTH: Final = 64
+# The integers JSON parsers commonly hold exactly (orjson refuses to encode any other).
+_JSON_INT_MIN: Final = -(2**63)
+_JSON_INT_MAX: Final = 2**64 - 1
 _KNOWN_STATUSES: Final = tuple(status.value for status in AnalyzeTaskStatus)
 
 
@@ -51,12 +63,40 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def check_text(parameter: str, text: str) -> str:
+    """``text`` itself, if it can be sent: a lone surrogate ("\\ud800") has no UTF-8 form."""
+    if not text.isascii():  # isascii() is O(1): the common case costs nothing
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidRequestError(
+                parameter, f"holds {text[exc.start]!r} at {exc.start}, which is not valid Unicode"
+            ) from None
+    return text
+
+
 def check_prompt(prompt: object) -> str:
     if not isinstance(prompt, str):
         raise InvalidRequestError("prompt", f"must be a str, got {type(prompt).__name__}")
     if not prompt.strip():
         raise InvalidRequestError("prompt", "must not be empty")
-    return prompt
+    return check_text("prompt", prompt)
+
+
+def check_idempotency_key(key: object) -> str | None:
+    """An Idempotency-Key of the caller's own: a header value, so printable ASCII."""
+    if key is None:
+        return None
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise InvalidRequestError(
+            "idempotency_key",
+            f"must be a non-empty string of at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters",
+        )
+    if any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in key):
+        raise InvalidRequestError(
+            "idempotency_key", "must be printable ASCII without spaces (a header value)"
+        )
+    return key
 
 
 def check_temperature(temperature: object) -> float | Omit:
@@ -118,10 +158,12 @@ def check_video(video: object) -> VideoContext:
             raise InvalidRequestError("video.url", "must be a non-empty URL")
         if not url.lower().startswith(("http://", "https://")):
             raise InvalidRequestError("video.url", "must be an http(s) URL to a media file")
+        check_text("video.url", url)
         return video
     if isinstance(video, VideoContext_AssetId):
         if not isinstance(video.asset_id, str) or not video.asset_id.strip():
             raise InvalidRequestError("video.asset_id", "must be a non-empty string")
+        check_text("video.asset_id", video.asset_id)
         return video
     if isinstance(video, VideoContext_Base64String):
         _check_base64(video.base64_string)
@@ -147,7 +189,16 @@ def _check_base64(data: object) -> None:
             " (30 MiB): upload larger files as an asset or pass a URL",
         )
     try:
-        binascii.a2b_base64(data, strict_mode=True)
+        # In slices: one call over 40 MB would hold the GIL ~0.1 s, stalling the event loop
+        # even from a worker thread. Slices of whole quads decode alone, and padding may only
+        # come in the last piece (the rest of the data, at least one slice long).
+        last = max(0, len(data) // _BASE64_SLICE - 1) * _BASE64_SLICE
+        for start in range(0, last, _BASE64_SLICE):
+            piece = data[start : start + _BASE64_SLICE]
+            if "=" in piece:
+                raise binascii.Error("padding before the end of the data")
+            binascii.a2b_base64(piece, strict_mode=True)
+        binascii.a2b_base64(data[last:], strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidRequestError(name, f"is not valid base64 ({exc})") from None
 
@@ -200,4 +251,62 @@ def check_response_format(response_format: object) -> dict[str, Any] | Omit:
         raise InvalidRequestError("response_format.type", f"must be 'json_schema', got {kind!r}")
     if not isinstance(schema, Mapping):
         raise InvalidRequestError("response_format.json_schema", "must be a dict (a JSON Schema)")
-    return {"type": "json_schema", "json_schema": dict(schema)}
+    return {"type": "json_schema", "json_schema": check_json(schema, "response_format.json_schema")}
+
+
+def check_json(value: object, parameter: str) -> Any:
+    """A plain copy of ``value`` that any JSON encoder writes the same way, or
+    InvalidRequestError naming where it breaks the rules.
+
+    JSON here means: dicts (any Mapping) with str keys, lists (or tuples), str, bool, None,
+    ints that fit in 64 bits and finite floats, nested at most ``MAX_JSON_DEPTH`` levels and
+    never containing itself. The copy is what gets sent (and fingerprinted), so a value
+    changed by its owner after the check cannot change the request.
+    """
+    return _json_copy(value, parameter, 1, set())
+
+
+def _json_copy(value: object, path: str, depth: int, open_containers: set[int]) -> Any:
+    # Recursion is safe: MAX_JSON_DEPTH bounds it far below Python's limit.
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str.__str__(check_text(path, value))
+    if isinstance(value, int):
+        if not _JSON_INT_MIN <= value <= _JSON_INT_MAX:
+            raise InvalidRequestError(path, "is an integer too large for JSON (at most 64 bits)")
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidRequestError(path, f"is {value}, which JSON cannot express")
+        return float(value)
+    if not isinstance(value, Mapping | list | tuple):
+        hint = " (use a list)" if isinstance(value, set | frozenset) else ""
+        raise InvalidRequestError(path, f"holds a {type(value).__name__}, which is not JSON{hint}")
+    if depth > MAX_JSON_DEPTH:
+        raise InvalidRequestError(path, f"is nested more than {MAX_JSON_DEPTH} levels deep")
+    if id(value) in open_containers:
+        raise InvalidRequestError(path, "contains itself (a circular structure is not JSON)")
+    open_containers.add(id(value))
+    try:
+        if isinstance(value, Mapping):
+            copy: dict[str, Any] = {}
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise InvalidRequestError(
+                        path, f"has the key {key!r} ({type(key).__name__}): JSON keys are strings"
+                    )
+                copy[str.__str__(check_text(path, key))] = _json_copy(
+                    item, _json_path(path, key), depth + 1, open_containers
+                )
+            return copy
+        return [
+            _json_copy(item, f"{path}[{position}]", depth + 1, open_containers)
+            for position, item in enumerate(value)
+        ]
+    finally:
+        open_containers.discard(id(value))
+
+
+def _json_path(path: str, key: str) -> str:
+    return f"{path}.{key}" if key.isidentifier() else f"{path}[{key!r}]"

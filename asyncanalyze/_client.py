@@ -7,6 +7,8 @@ retry with backoff -> the resource decodes the body.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import ipaddress
 import logging
 import math
@@ -241,6 +243,11 @@ class AnalyzeAsyncClient:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def key_digest(self, salt: str) -> str:
+        """HMAC-SHA256 of the API key under ``salt``: tells keys apart (whose batch journal is
+        this?) without revealing them."""
+        return hmac.new(salt.encode(), self._api_key.encode(), hashlib.sha256).hexdigest()
 
     def __repr__(self) -> str:
         # The key is deliberately absent: reprs end up in logs and tracebacks.

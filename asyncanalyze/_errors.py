@@ -18,7 +18,9 @@
     ├── ResultParseError (also a ValueError)      result.data is not the JSON / shape asked for
     ├── WebhookVerificationError                  a webhook request to reject: signature, body
     ├── TaskFailedError                           await_result saw failed/canceled: .task
-    └── PollTimeoutError (also a TimeoutError)    await_result gave up: .task
+    ├── PollTimeoutError (also a TimeoutError)    await_result gave up: .task
+    └── JournalError                              a batch journal unusable: damaged, locked, full
+        └── JournalMismatchError                  ... or written for another server or API key
 
 Errors carry their data as attributes; messages never include the API key because no
 error is ever built from request headers.
@@ -43,6 +45,8 @@ __all__ = [
     "ConflictError",
     "InternalServerError",
     "InvalidRequestError",
+    "JournalError",
+    "JournalMismatchError",
     "NotFoundError",
     "PermissionDeniedError",
     "PollTimeoutError",
@@ -201,3 +205,40 @@ class PollTimeoutError(AnalyzeError, TimeoutError):
         self.task_id = task_id
         self.timeout = timeout
         self.task = task
+
+
+class JournalError(AnalyzeError):
+    """A batch journal (``analyze_many(journal=...)``) cannot be used: not a journal, damaged,
+    locked by another process, read-only, or the disk is full. ``path`` is the file.
+
+    Raised once, ending the batch: a journal that cannot record would let a re-run pay for
+    tasks twice. Tasks created meanwhile are not lost: a re-run with a working journal sends
+    their creates again with the same Idempotency-Keys and gets the same tasks back.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"journal {path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class JournalMismatchError(JournalError):
+    """The journal was written for another server or another API key; nothing was sent.
+
+    ``field`` is ``"base_url"`` or ``"api_key"``. For ``base_url``, ``recorded`` and
+    ``current`` are the two URLs; for ``api_key`` both are None (a key is never shown).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        problem: str,
+        *,
+        field: str,
+        recorded: str | None = None,
+        current: str | None = None,
+    ) -> None:
+        super().__init__(path, problem)
+        self.field = field
+        self.recorded = recorded
+        self.current = current

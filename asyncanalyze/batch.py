@@ -2,7 +2,9 @@
 
 The engine pulls requests lazily (memory stays flat for any input size), keeps at most
 ``concurrency`` tasks in flight, and yields one :class:`BatchOutcome` per request as each
-finishes. With a journal, a re-run after a crash resumes instead of paying twice.
+finishes. Each request is checked (and, with a journal, fingerprinted) once; a large one (an
+inline base64 video) in a worker thread, so the event loop never stalls on it. With a journal,
+a re-run after a crash resumes instead of paying twice.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from os import PathLike
@@ -19,8 +22,16 @@ import attrs
 
 from . import _checks
 from ._convert import WireError, structure, unstructure
-from ._errors import AnalyzeError, InvalidRequestError, TaskFailedError
-from ._journal import Journal, open_journal
+from ._errors import (
+    AnalyzeError,
+    ClientStateError,
+    InvalidRequestError,
+    JournalError,
+    NotFoundError,
+    TaskFailedError,
+)
+from ._fingerprint import canonical_digest
+from ._journal import Journal, JournalEntry, JournalOwner, open_journal
 from ._models import (
     OMIT,
     AnalyzeTaskResponse,
@@ -28,7 +39,9 @@ from ._models import (
     Omit,
     ResponseFormat,
     VideoContext,
+    VideoContext_Base64String,
 )
+from ._protocol import task_path
 
 __all__ = [
     "DEFAULT_BATCH_CONCURRENCY",
@@ -100,14 +113,11 @@ class AnalyzeRequest:
 
     def check(self) -> None:
         """Raise InvalidRequestError if the request would be refused before sending."""
-        self.wire_body()
-        if self.idempotency_key is not None and (
-            not isinstance(self.idempotency_key, str) or not self.idempotency_key.strip()
-        ):
-            raise InvalidRequestError("idempotency_key", "must be a non-empty string")
+        self._checked_body()
 
     def wire_body(self) -> dict[str, Any]:
-        """The create body this request sends (checked)."""
+        """The create body this request sends (checked; ``response_format`` copied as plain
+        JSON, see ``MAX_JSON_DEPTH``)."""
         body: dict[str, Any] = {
             "video": unstructure(_checks.check_video(self.video)),
             "prompt": _checks.check_prompt(self.prompt),
@@ -120,14 +130,25 @@ class AnalyzeRequest:
             body["response_format"] = response_format
         return body
 
+    def _checked_body(self) -> dict[str, Any]:
+        """``wire_body()`` after checking every field, ``idempotency_key`` included."""
+        body = self.wire_body()
+        _checks.check_idempotency_key(self.idempotency_key)
+        return body
+
     def fingerprint(self) -> str:
         """A stable digest of what the request asks for (not of its metadata)."""
+        return self._fingerprint_of(self.wire_body())
+
+    def _fingerprint_of(self, body: Mapping[str, Any]) -> str:
+        """``fingerprint()`` given this request's ``wire_body()``, without checking it again.
+
+        The digest of the body's canonical JSON, or of ``idempotency_key`` when there is one;
+        the same digest as earlier versions computed, so old journals still resume.
+        """
         if self.idempotency_key is not None:
-            basis: Any = {"idempotency_key": self.idempotency_key}
-        else:
-            basis = self.wire_body()
-        canonical = json.dumps(basis, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+            return canonical_digest({"idempotency_key": self.idempotency_key})
+        return canonical_digest(body)
 
 
 @attrs.frozen
@@ -152,7 +173,12 @@ class TaskOutcome:
 
 @attrs.frozen
 class BatchOutcome:
-    """How one request of a batch ended (``index`` is its position in the input)."""
+    """How one request of a batch ended (``index`` is its position in the input).
+
+    ``from_journal``: reported from the journal, the service not asked again.
+    ``recreated``: the journal's task was unknown to the service (404: deleted, expired),
+    so the request was created anew (at most once per run).
+    """
 
     index: int
     request: AnalyzeRequest
@@ -160,6 +186,7 @@ class BatchOutcome:
     task: AnalyzeTaskResponse | None
     error: AnalyzeError | None
     from_journal: bool = False
+    recreated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -182,6 +209,7 @@ class BatchOutcome:
             "error_type": None if self.error is None else type(self.error).__name__,
             "metadata": dict(self.request.metadata) if self.request.metadata else None,
             "from_journal": self.from_journal,
+            "recreated": self.recreated,
         }
 
 
@@ -196,9 +224,15 @@ class BatchProgress:
     failed: int = 0
 
 
-Create = Callable[[AnalyzeRequest, str | None], Awaitable[CreateAnalyzeTaskResponse]]
+Create = Callable[[dict[str, Any], str | None], Awaitable[CreateAnalyzeTaskResponse]]
+"""Send a checked create body with an Idempotency-Key (None: the client's usual key)."""
 WaitFor = Callable[[str], Awaitable[AnalyzeTaskResponse]]
 ProgressCallback = Callable[[BatchProgress], None]
+
+_log: Final = logging.getLogger("asyncanalyze")
+# Above this many characters of prompt and inline video, checking and fingerprinting a request
+# (~5 ms per MiB) runs in a worker thread instead of on the event loop.
+_OFF_LOOP_CHARS: Final = 256 * 1024
 
 
 class _Progress:
@@ -224,12 +258,66 @@ async def _iterate(requests: Iterable[AnalyzeRequest] | AsyncIterable[AnalyzeReq
             yield request
 
 
-def _task_from_json(text: str) -> AnalyzeTaskResponse:
-    return structure(json.loads(text), AnalyzeTaskResponse)
+@attrs.frozen
+class _Prepared:
+    """A request checked once: the body to send and, with a journal, its fingerprint."""
+
+    body: dict[str, Any]
+    digest: str | None
+
+
+def _prepare(request: AnalyzeRequest, fingerprinted: bool) -> _Prepared:
+    body = request._checked_body()
+    return _Prepared(body, request._fingerprint_of(body) if fingerprinted else None)
+
+
+def _size(request: AnalyzeRequest) -> int:
+    size = len(request.prompt) if isinstance(request.prompt, str) else 0
+    video = request.video
+    if isinstance(video, VideoContext_Base64String) and isinstance(video.base64_string, str):
+        size += len(video.base64_string)
+    return size
+
+
+async def _prepared(request: AnalyzeRequest, fingerprinted: bool) -> _Prepared:
+    if _size(request) > _OFF_LOOP_CHARS:
+        return await asyncio.to_thread(_prepare, request, fingerprinted)
+    return _prepare(request, fingerprinted)
+
+
+def _derived_key(salt: str, fingerprint: str, generation: int) -> str:
+    """The Idempotency-Key of a journaled request: the same in every run of one journal, and a
+    new one for each time the task had to be created anew."""
+    basis = f"{salt}:{fingerprint}" if generation == 0 else f"{salt}:{fingerprint}:{generation}"
+    return "aa-" + hashlib.sha256(basis.encode()).hexdigest()[:40]
+
+
+def _usable_task_id(task_id: str) -> bool:
+    try:
+        task_path(task_id)
+    except InvalidRequestError:
+        return False
+    return True
+
+
+def _task_from_json(text: str) -> AnalyzeTaskResponse | None:
+    """The journaled final task, or None if the row cannot be read back."""
+    try:
+        return structure(json.loads(text), AnalyzeTaskResponse)
+    except (ValueError, WireError, RecursionError):
+        return None
 
 
 def _task_to_json(task: AnalyzeTaskResponse) -> str:
     return json.dumps(unstructure(task))
+
+
+@attrs.frozen
+class _Claim:
+    """A request's place in the journal: its fingerprint and what an earlier run recorded."""
+
+    fingerprint: str
+    entry: JournalEntry | None
 
 
 class _Run:
@@ -247,52 +335,79 @@ class _Run:
         self.journal = journal
         self.progress = progress
 
-    async def process(self, index: int, request: AnalyzeRequest, occurrence: int) -> BatchOutcome:
-        journal = self.journal
-        fingerprint = ""
+    async def process(
+        self, index: int, request: AnalyzeRequest, prepared: _Prepared, claim: _Claim | None
+    ) -> BatchOutcome:
+        """The request's outcome. ClientStateError and JournalError end the whole batch, so
+        they propagate; every other error is this request's outcome."""
         task_id: str | None = None
-        if journal is not None:
-            # The same request twice in one batch is two tasks: the occurrence tells them apart.
-            fingerprint = f"{request.fingerprint()}#{occurrence}"
-            entry = await journal.get(fingerprint)
-            if entry is not None:
-                task_id = entry.task_id
-                if entry.final_task is not None:
-                    return self._replayed(index, request, entry.task_id, entry.final_task)
+        entry = claim.entry if claim is not None else None
+        generation = entry.generation if entry is not None else 0
+        if entry is not None and _usable_task_id(entry.task_id):
+            task_id = entry.task_id
+            if entry.final_task is not None:
+                final = _task_from_json(entry.final_task)
+                if final is not None:
+                    return self._replayed(index, request, task_id, final)
+                _log.warning("journal: unreadable result for task %s; fetching it again", task_id)
+        # Anything else recorded (a damaged row) counts as absent: the create goes out again
+        # with the same Idempotency-Key, and the service answers with the task it made.
+        resumed = task_id is not None
+        recreated = False
         try:
             if task_id is None:
-                key = request.idempotency_key
-                if key is None and journal is not None:
-                    key = (
-                        "aa-"
-                        + hashlib.sha256(f"{journal.salt}:{fingerprint}".encode()).hexdigest()[:40]
-                    )
-                created = await self.create(request, key)
-                task_id = created.task_id
-                if journal is not None:
-                    await journal.record_created(fingerprint, task_id)
+                task_id = await self._create(request, prepared, claim, generation)
                 self.progress.bump(created=1, running=1)
             else:
                 self.progress.bump(running=1)
             try:
-                task = await self.wait_for(task_id)
-                error: AnalyzeError | None = None
-            except TaskFailedError as exc:
-                task, error = exc.task, exc
+                try:
+                    task, error = await self._wait(task_id)
+                except NotFoundError:
+                    if not resumed:
+                        raise
+                    # The service no longer knows the journal's task (deleted, expired): create
+                    # it anew, once per run, under a new key so the old one cannot answer.
+                    generation += 1
+                    task_id = await self._create(request, prepared, claim, generation)
+                    recreated = True
+                    self.progress.bump(created=1)
+                    task, error = await self._wait(task_id)
             finally:
                 self.progress.bump(running=-1)
+        except (ClientStateError, JournalError):
+            raise
         except AnalyzeError as exc:
             self.progress.bump(failed=1)
-            return BatchOutcome(index, request, task_id, getattr(exc, "task", None), exc)
-        if journal is not None:
-            await journal.record_final(fingerprint, _task_to_json(task))
+            return BatchOutcome(
+                index, request, task_id, getattr(exc, "task", None), exc, recreated=recreated
+            )
+        if self.journal is not None and claim is not None:
+            await self.journal.record_final(claim.fingerprint, _task_to_json(task))
         self.progress.bump(**({"ready": 1} if error is None else {"failed": 1}))
-        return BatchOutcome(index, request, task_id, task, error)
+        return BatchOutcome(index, request, task_id, task, error, recreated=recreated)
+
+    async def _create(
+        self, request: AnalyzeRequest, prepared: _Prepared, claim: _Claim | None, generation: int
+    ) -> str:
+        key = request.idempotency_key if generation == 0 else None
+        journal = self.journal
+        if key is None and journal is not None and claim is not None:
+            key = _derived_key(journal.salt, claim.fingerprint, generation)
+        created = await self.create(prepared.body, key)
+        if journal is not None and claim is not None:
+            await journal.record_created(claim.fingerprint, created.task_id, generation)
+        return created.task_id
+
+    async def _wait(self, task_id: str) -> tuple[AnalyzeTaskResponse, AnalyzeError | None]:
+        try:
+            return await self.wait_for(task_id), None
+        except TaskFailedError as exc:
+            return exc.task, exc
 
     def _replayed(
-        self, index: int, request: AnalyzeRequest, task_id: str, final_task: str
+        self, index: int, request: AnalyzeRequest, task_id: str, task: AnalyzeTaskResponse
     ) -> BatchOutcome:
-        task = _task_from_json(final_task)
         error = None if task.status == "ready" else TaskFailedError(task)
         self.progress.bump(**({"ready": 1} if error is None else {"failed": 1}))
         return BatchOutcome(index, request, task_id, task, error, from_journal=True)
@@ -305,12 +420,18 @@ async def run_batch(
     wait_for: WaitFor,
     concurrency: int,
     journal: str | PathLike[str] | None,
+    owner: JournalOwner | None = None,
     on_progress: ProgressCallback | None,
 ) -> AsyncGenerator[BatchOutcome, None]:
-    """Yield one outcome per request, in completion order (see ``TasksClient.analyze_many``)."""
+    """Yield one outcome per request, in completion order (see ``TasksClient.analyze_many``).
+
+    ``owner`` (the client's server and key) is checked against the journal's.
+    """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidRequestError("concurrency", "must be an int >= 1")
-    opened = await open_journal(journal) if journal is not None else None
+    if journal is not None and not isinstance(journal, str | PathLike):
+        raise InvalidRequestError("journal", f"must be a file path, got {type(journal).__name__}")
+    opened = await open_journal(journal, owner) if journal is not None else None
     run = _Run(create, wait_for, opened, _Progress(on_progress))
     # A slot is freed when the consumer takes an outcome, so a slow consumer slows intake
     # instead of letting finished outcomes pile up in memory.
@@ -318,16 +439,17 @@ async def run_batch(
     outcomes: asyncio.Queue[BatchOutcome | BaseException | None] = asyncio.Queue()
     workers: set[asyncio.Task[None]] = set()
 
-    async def work(index: int, request: AnalyzeRequest, occurrence: int) -> None:
+    async def work(
+        index: int, request: AnalyzeRequest, prepared: _Prepared, claim: _Claim | None
+    ) -> None:
         try:
-            outcome = await run.process(index, request, occurrence)
-        except Exception as exc:  # a bug of ours must surface, not vanish with the worker
+            outcome = await run.process(index, request, prepared, claim)
+        except Exception as exc:  # the batch's end (or a bug of ours): it must surface
             outcomes.put_nowait(exc)
             return
         outcomes.put_nowait(outcome)
 
     async def feed() -> None:
-        seen: Counter[str] = Counter()
         index = 0
         try:
             async for request in _iterate(requests):
@@ -339,21 +461,22 @@ async def run_batch(
                         f"requests[{index}]",
                         f"must be an AnalyzeRequest, got {type(request).__name__}",
                     )
-                occurrence = 0
-                if opened is not None:
-                    try:
-                        digest = request.fingerprint()
-                    except InvalidRequestError as exc:
-                        run.progress.bump(failed=1)
-                        outcomes.put_nowait(BatchOutcome(index, request, None, None, exc))
-                        index += 1
-                        continue
-                    occurrence = seen[digest]
-                    seen[digest] += 1
-                worker = asyncio.create_task(work(index, request, occurrence))
-                workers.add(worker)
-                worker.add_done_callback(workers.discard)
+                try:
+                    prepared = await _prepared(request, fingerprinted=opened is not None)
+                except InvalidRequestError as exc:
+                    run.progress.bump(failed=1)
+                    outcomes.put_nowait(BatchOutcome(index, request, None, None, exc))
+                else:
+                    claim = None
+                    if opened is not None:
+                        assert prepared.digest is not None
+                        claim = _Claim(*await opened.claim(prepared.digest))
+                    worker = asyncio.create_task(work(index, request, prepared, claim))
+                    workers.add(worker)
+                    worker.add_done_callback(workers.discard)
                 index += 1
+                # Let the waits, the consumer and the loop's I/O run between requests.
+                await asyncio.sleep(0)
             while workers:
                 await asyncio.gather(*list(workers))
         except BaseException as exc:

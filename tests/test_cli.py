@@ -213,25 +213,25 @@ def request(n: int, seconds: int = 60) -> dict[str, Any]:
     return {"video": {"type": "url", "url": url}, "prompt": "Summarize", "metadata": {"n": n}}
 
 
-def test_batch_writes_one_line_per_request_and_resumes(tmp_path, capsys):
+def test_batch_writes_one_line_per_request_and_resumes(served, tmp_path, capsys):
     """batch writes one outcome per request; a re-run with the journal creates nothing."""
     manifest = write_manifest(tmp_path / "in.jsonl", [request(n) for n in range(12)])
     out, journal = tmp_path / "out.jsonl", tmp_path / "journal.db"
-    argv = [*FAST, "--json", "batch", str(manifest), "--out", str(out), "--journal", str(journal)]
+    argv = remote(served, "--json", "batch", str(manifest), "--out", str(out))
 
-    assert main(argv) == 0
+    assert main([*argv, "--journal", str(journal)]) == 0
     summary = json.loads(capsys.readouterr().out)
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == 12 and summary["ready"] == 12
     assert sorted(line["metadata"]["n"] for line in lines) == list(range(12))
     assert all(line["status"] == "ready" and line["line"] == line["index"] + 1 for line in lines)
-    assert summary["emulator_requests"]["tasks_created"] == 12
+    assert served.stats()["creates"] == 12
 
-    assert main(argv) == 0
+    requests_before = sum(served.stats()["requests"].values())
+    assert main([*argv, "--journal", str(journal)]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["resumed"] == 12
-    assert summary["emulator_requests"]["tasks_created"] == 0
-    assert summary["emulator_requests"]["total"] == 0
+    assert sum(served.stats()["requests"].values()) == requests_before  # all from the journal
     assert len(out.read_text().splitlines()) == 12
 
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _checks
 from .._config import PollPolicy, RequestOptions
-from .._errors import AnalyzeError, InvalidRequestError
+from .._errors import AnalyzeError, ClientStateError, InvalidRequestError
+from .._journal import JournalOwner
 from .._models import (
     OMIT,
     AnalyzeTaskResponse,
@@ -125,6 +126,15 @@ class TasksClient:
             max_tokens=max_tokens,
             response_format=response_format,
         ).wire_body()
+        return await self._send_create(body, idempotency_key, request_options)
+
+    async def _send_create(
+        self,
+        body: dict[str, Any],
+        idempotency_key: str | None,
+        request_options: RequestOptions | None = None,
+    ) -> CreateAnalyzeTaskResponse:
+        """POST a create body that is already checked (``wire_body()``)."""
         key = self._idempotency_key(idempotency_key)
         response = await self._client._request(
             "POST",
@@ -138,15 +148,7 @@ class TasksClient:
 
     def _idempotency_key(self, explicit: str | None) -> str | None:
         if explicit is not None:
-            if not isinstance(explicit, str) or not explicit.strip() or len(explicit) > 255:
-                raise InvalidRequestError(
-                    "idempotency_key", "must be a non-empty string of at most 255 characters"
-                )
-            if any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in explicit):
-                raise InvalidRequestError(
-                    "idempotency_key", "must be printable ASCII without spaces (a header value)"
-                )
-            return explicit
+            return _checks.check_idempotency_key(explicit)
         return uuid.uuid4().hex if self._client.idempotency_keys else None
 
     async def retrieve(
@@ -316,24 +318,21 @@ class TasksClient:
 
         Requests are read lazily (any iterable or async iterable, of any size) and at most
         ``concurrency`` tasks are in flight at once. Outcomes arrive as tasks finish; a failed
-        request is an outcome with ``error`` set, never an exception that ends the loop.
+        request (an invalid one included: InvalidRequestError) is an outcome with ``error``
+        set, never an exception that ends the loop. Only a closed client (ClientStateError)
+        or an unusable journal (JournalError) ends it, raised once.
+
         With ``journal`` (a SQLite file path) a re-run of the same batch resumes: tasks
         already created are waited on, not created again, and finished ones are reported
-        from the journal (``from_journal=True``). ``on_progress`` gets a
-        :class:`BatchProgress` on every change. Leaving the loop early cancels the rest.
+        from the journal (``from_journal=True``). A journal belongs to this client's server
+        and API key (JournalMismatchError otherwise). A journaled task the service no longer
+        knows (404: deleted, expired) is created anew, at most once per run, and its outcome
+        says ``recreated=True``. ``on_progress`` gets a :class:`BatchProgress` on every
+        change. Leaving the loop early cancels the rest.
         """
         policy, deadline = self._wait_settings(timeout, None)
         scheduler = self._poll_scheduler()
-
-        async def create(request: AnalyzeRequest, key: str | None) -> CreateAnalyzeTaskResponse:
-            return await self.create(
-                video=request.video,
-                prompt=request.prompt,
-                temperature=request.temperature,
-                max_tokens=request.max_tokens,
-                response_format=request.response_format,
-                idempotency_key=key,
-            )
+        client = self._client
 
         async def wait_for(task_id: str) -> AnalyzeTaskResponse:
             return await scheduler.wait(
@@ -342,10 +341,11 @@ class TasksClient:
 
         async for outcome in run_batch(
             requests,
-            create=create,
+            create=self._send_create,
             wait_for=wait_for,
             concurrency=concurrency,
             journal=journal,
+            owner=JournalOwner(client.base_url, client.key_digest),
             on_progress=on_progress,
         ):
             yield outcome
@@ -368,6 +368,6 @@ def _outcome_of(wait: Wait) -> TaskOutcome:
     error = future.exception()
     if error is None:
         return TaskOutcome(wait.task_id, future.result(), None)
-    if not isinstance(error, AnalyzeError):
-        raise error
+    if not isinstance(error, AnalyzeError) or isinstance(error, ClientStateError):
+        raise error  # a closed client ends the loop once, not once per task
     return TaskOutcome(wait.task_id, getattr(error, "task", None), error)
