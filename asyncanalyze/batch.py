@@ -215,13 +215,15 @@ class BatchOutcome:
 
 @attrs.frozen
 class BatchProgress:
-    """Counts reported to ``on_progress`` on every change."""
+    """Counts reported to ``on_progress`` on every change. ``created`` counts tasks this run
+    created; ``resumed`` those an earlier run created (from the journal), running or done."""
 
     submitted: int = 0
     created: int = 0
     running: int = 0
     ready: int = 0
     failed: int = 0
+    resumed: int = 0
 
 
 Create = Callable[[dict[str, Any], str | None], Awaitable[CreateAnalyzeTaskResponse]]
@@ -359,7 +361,7 @@ class _Run:
                 task_id = await self._create(request, prepared, claim, generation)
                 self.progress.bump(created=1, running=1)
             else:
-                self.progress.bump(running=1)
+                self.progress.bump(resumed=1, running=1)
             try:
                 try:
                     task, error = await self._wait(task_id)
@@ -409,7 +411,7 @@ class _Run:
         self, index: int, request: AnalyzeRequest, task_id: str, task: AnalyzeTaskResponse
     ) -> BatchOutcome:
         error = None if task.status == "ready" else TaskFailedError(task)
-        self.progress.bump(**({"ready": 1} if error is None else {"failed": 1}))
+        self.progress.bump(resumed=1, **({"ready": 1} if error is None else {"failed": 1}))
         return BatchOutcome(index, request, task_id, task, error, from_journal=True)
 
 

@@ -1,36 +1,37 @@
-"""Test helpers for your own code: a client that lives on an emulator's clock, and fixtures.
+"""A client that lives on an emulator's clock, and (for pytest) fixtures built on it.
 
-Enable the fixtures in a ``conftest.py``::
+Importable anywhere, pytest or not: a notebook, a script or the CLI can use
+:func:`emulator_client`. The fixtures live in :mod:`asyncanalyze.pytest_plugin`, the only
+module of the package that imports pytest; naming this module in a ``conftest.py`` enables
+them too::
 
     pytest_plugins = ["asyncanalyze.testing"]
 
+    @pytest.mark.asyncio
     async def test_summary(analyze_client):          # a client on a running 100x emulator
         created = await analyze_client.tasks.create(video=..., prompt="Summarize")
         task = await analyze_client.tasks.await_result(created)
 
-``analyze_emulator`` and ``analyze_emulator_factory`` (from ``asyncanalyze.emulator``) come
-with it. Needs pytest-asyncio.
+They need the ``[testing]`` extra (pytest and pytest-asyncio).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any, Final
-
-import pytest_asyncio
 
 from ._client import AnalyzeAsyncClient
 from .emulator import Emulator, ScaledClock
-from .emulator.pytest_plugin import analyze_emulator, analyze_emulator_factory
 
-__all__ = [
-    "EMULATOR_API_KEY",
-    "analyze_client",
-    "analyze_emulator",
-    "analyze_emulator_factory",
-    "emulator_client",
-]
+__all__ = ["EMULATOR_API_KEY", "emulator_client"]
+
+# pytest reads this when a conftest names this module in its own ``pytest_plugins``: the
+# fixtures come along, while importing this module outside pytest never touches pytest.
+pytest_plugins = ["asyncanalyze.pytest_plugin"]
+
+# The fixtures' names stay importable from here, as they were before they moved; asking for
+# one imports pytest (and needs the [testing] extra).
+_FIXTURES: Final = frozenset({"analyze_client", "analyze_emulator", "analyze_emulator_factory"})
 
 # An emulator started without api_key accepts any non-empty key.
 EMULATOR_API_KEY: Final = "emulator-key"
@@ -57,8 +58,9 @@ def emulator_client(emulator: Emulator, **options: Any) -> AnalyzeAsyncClient:
     )
 
 
-@pytest_asyncio.fixture
-async def analyze_client(analyze_emulator: Emulator) -> AsyncIterator[AnalyzeAsyncClient]:
-    """An AnalyzeAsyncClient on a fresh emulator (100x real time), closed after the test."""
-    async with emulator_client(analyze_emulator) as client:
-        yield client
+def __getattr__(name: str) -> Any:
+    if name in _FIXTURES:
+        from . import pytest_plugin  # lazily: only a test run asks for a fixture by name
+
+        return getattr(pytest_plugin, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

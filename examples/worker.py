@@ -227,12 +227,22 @@ class Worker:
             yield request
 
     async def consume(self, client: AnalyzeAsyncClient) -> None:
+        logged = (0, 0, 0, 0, 0)  # nothing created, resumed, running or finished yet
+
         def progress(counts: BatchProgress) -> None:
             # A real worker would export these as metrics; the test reads them to know when.
+            # Only the work is logged: jobs merely read from the input (``submitted``) change
+            # nothing yet, and a line per job read would flood the log before anything started.
+            nonlocal logged
+            work = (counts.created, counts.resumed, counts.running, counts.ready, counts.failed)
+            if work == logged:
+                return
+            logged = work
             log(
                 "progress",
                 submitted=counts.submitted,
                 created=counts.created,
+                resumed=counts.resumed,
                 running=counts.running,
                 ready=counts.ready,
                 failed=counts.failed,

@@ -255,9 +255,18 @@ async def test_journal_resumes_without_creating_twice(emu: Emulator, tmp_path: P
             if first_run == 4:
                 break
         assert emu.stats()["creates"] == 12
-        second = [o async for o in client.tasks.analyze_many(requests, journal=journal)]
+        progress: list[BatchProgress] = []
+        second = [
+            o
+            async for o in client.tasks.analyze_many(
+                requests, journal=journal, on_progress=progress.append
+            )
+        ]
     assert sorted(o.index for o in second) == list(range(12))
     assert sum(o.from_journal for o in second) == 4
+    # Progress tells the 12 tasks of the first run apart from new ones: none was created.
+    last = progress[-1]
+    assert (last.created, last.resumed, last.ready + last.failed) == (0, 12, 12)
     assert emu.stats()["creates"] == 12
     assert emu.stats()["tasks"]["total"] == 12
 

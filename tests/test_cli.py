@@ -10,14 +10,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
+from asyncanalyze import BatchProgress
 from asyncanalyze.cli import main
+from asyncanalyze.cli._output import PLAIN_PROGRESS_INTERVAL, _PlainProgress
+from asyncanalyze.cli._redact import redactor
 from asyncanalyze.emulator import Emulator
 
 SECRET = "tlk_CLI_SECRET_KEY_must_never_print_42"
@@ -235,6 +244,17 @@ def test_batch_writes_one_line_per_request_and_resumes(served, tmp_path, capsys)
     assert len(out.read_text().splitlines()) == 12
 
 
+def test_emulator_with_a_journal_is_refused_before_anything_runs(tmp_path, capsys):
+    """--emulator forgets its tasks on exit, so a journal could never resume: refused, exit 2."""
+    manifest = write_manifest(tmp_path / "in.jsonl", [request(1)])
+    journal = str(tmp_path / "j.db")
+    argv = [*FAST, "batch", str(manifest), "--out", str(tmp_path / "o"), "--journal", journal]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--journal cannot resume with --emulator" in err
+    assert not (tmp_path / "o").exists()
+
+
 def test_batch_human_summary_and_failures(tmp_path, capsys):
     """The human summary counts ready/failed and names the failure reason; exit code 1."""
     bad_video = {"video": {"type": "url", "url": "https://x.invalid/a.mp4"}, "prompt": "p"}
@@ -313,3 +333,254 @@ def test_usage_errors_exit_2(capsys):
     """argparse errors return 2 instead of raising SystemExit."""
     assert main(["tasks", "list", "--page-limit", "zero"]) == 2
     assert main(["--emulator", "--base-url", "http://127.0.0.1:1/v1.3", "tasks", "list"]) == 2
+
+
+# -- text that is not ours ----------------------------------------------------------------------
+
+MARKUP_REASON = "[/red] pip install 'asyncanalyze[media]'"
+
+
+def failing_video(reason: str, tag: str = "m") -> str:
+    return f"https://example.com/{tag}.mp4?emulator_task_seconds=5&emulator_fail={quote(reason)}"
+
+
+def test_server_text_is_printed_verbatim_never_as_markup(tmp_path, capsys, monkeypatch):
+    """A failure reason that looks like rich markup neither crashes analyze or batch nor loses
+    its brackets (rich is installed here and --plain is not given)."""
+    monkeypatch.setenv("COLUMNS", "200")  # rich tables: no wrapping inside the reason
+    argv = ["--emulator", "--speed", "1000", "analyze", failing_video(MARKUP_REASON), "-p", "x"]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert MARKUP_REASON in captured.out and MARKUP_REASON in captured.err
+    assert "internal error" not in captured.err
+
+    manifest = write_manifest(
+        tmp_path / "in.jsonl",
+        [{"video": {"type": "url", "url": failing_video(MARKUP_REASON)}, "prompt": "p"}],
+    )
+    argv = ["--emulator", "--speed", "1000", "batch", str(manifest), "--out", str(tmp_path / "o")]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert MARKUP_REASON in captured.out
+    assert "internal error" not in captured.err
+
+
+def test_batch_failure_reasons_are_grouped_by_error_type_and_code(tmp_path, capsys):
+    """Timeouts name their task, yet three of them are one group; --json lists the groups."""
+    slow = [request(n, seconds=5000) for n in range(3)]
+    broken = [
+        {"video": {"type": "url", "url": failing_video("Codec gone", tag=f"b{n}")}, "prompt": "p"}
+        for n in range(2)
+    ]
+    manifest = write_manifest(tmp_path / "in.jsonl", [*slow, *broken, request(9, seconds=10)])
+    argv = [*FAST, "batch", str(manifest), "--out", str(tmp_path / "o"), "--timeout", "60"]
+    assert main([*argv, "--json"]) == 1
+    groups = json.loads(capsys.readouterr().out)["failure_reasons"]
+    assert [(g["error_type"], g["code"], g["count"]) for g in groups] == [
+        ("PollTimeoutError", None, 3),
+        ("TaskFailedError", None, 2),
+    ]
+    assert groups[1]["example"] == "Codec gone"
+    assert main(argv) == 1
+    table = capsys.readouterr().out.split("Top failure reasons")[1]
+    assert [line.split()[:2] for line in table.splitlines()[2:]] == [
+        ["3", "PollTimeoutError"],
+        ["2", "TaskFailedError"],
+    ]
+
+
+def test_a_short_key_is_masked_where_a_key_stands_and_nowhere_else(served, capsys):
+    """--api-key k: text that merely contains "k" is printed intact (no `analyze_tas***`)."""
+    argv = ["--base-url", served.base_url, "--api-key", "k", "--plain", "tasks", "get"]
+    assert main([*argv, "analyze_task"]) == 1
+    assert "analyze_task" in capsys.readouterr().err
+
+
+def test_redactor_masks_the_key_in_headers_urls_and_reprs() -> None:
+    """Every place a key can stand is masked, for a one-letter key too; other text is not."""
+    redact = redactor(["k"])
+    assert redact("x-api-key: k | api_key='k' | https://h/v?key=k&x=1") == (
+        "x-api-key: *** | api_key='***' | https://h/v?key=***&x=1"
+    )
+    assert redact("https://k@h/ {'X-Api-Key': 'k'} Authorization: Bearer k") == (
+        "https://***@h/ {'X-Api-Key': '***'} Authorization: Bearer ***"
+    )
+    assert redact("task k of analyze_task, key=kk") == "task k of analyze_task, key=kk"
+    long_key = redactor([SECRET])
+    assert long_key(f"refused {SECRET}. {SECRET}x") == f"refused ***. {SECRET}x"
+
+
+# -- files that cannot be used: one line, exit code 2, before any work --------------------------
+
+
+def refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1, captured.err  # one line, no traceback, no progress
+    assert captured.out == ""
+    return captured.err
+
+
+def test_bad_out_and_journal_paths_are_refused_before_any_work(served, tmp_path, capsys):
+    manifest = write_manifest(tmp_path / "in.jsonl", [request(1)])
+    batch = remote(served, "batch", str(manifest))
+    missing = tmp_path / "no" / "such"
+    (tmp_path / "a-dir").mkdir()
+    (tmp_path / "text.txt").write_text("not a database\n")
+
+    assert "no such directory" in refused([*batch, "--out", str(missing / "o.jsonl")], capsys)
+    assert "is a directory" in refused([*batch, "--out", str(tmp_path / "a-dir")], capsys)
+    out = ["--out", str(tmp_path / "o.jsonl")]
+    err = refused([*batch, *out, "--journal", str(missing / "j.db")], capsys)
+    assert "--journal" in err and "no such directory" in err
+    assert "is a directory" in refused([*batch, *out, "--journal", str(tmp_path / "a-dir")], capsys)
+    assert "not a journal" in refused(
+        [*batch, *out, "--journal", str(tmp_path / "text.txt")], capsys
+    )
+    assert (tmp_path / "text.txt").read_text() == "not a database\n"
+    assert served.stats()["creates"] == 0
+
+
+def test_out_and_journal_being_one_file_is_refused(served, tmp_path, capsys, monkeypatch):
+    """Results written over the journal would lose every task id (and pay again): the same
+    file is refused, whether named alike, through a relative path or a symlink."""
+    manifest = write_manifest(tmp_path / "in.jsonl", [request(1)])
+    batch = remote(served, "batch", str(manifest))
+    journal = tmp_path / "run.db"
+    assert main([*batch, "--out", str(tmp_path / "o.jsonl"), "--journal", str(journal)]) == 0
+    capsys.readouterr()
+    saved = journal.read_bytes()
+    (tmp_path / "link.db").symlink_to(journal)
+    monkeypatch.chdir(tmp_path)
+    for same in (str(journal), "run.db", "./sub/../run.db", str(tmp_path / "link.db")):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        err = refused([*batch, "--out", same, "--journal", str(journal)], capsys)
+        assert "are the same file" in err
+    assert "same file" in refused([*batch, "--out", "run.db-wal", "--journal", "run.db"], capsys)
+    assert "same file" in refused([*batch, "--out", "o", "--journal", str(manifest)], capsys)
+    assert journal.read_bytes() == saved
+    assert served.stats()["creates"] == 1
+
+
+def test_analyze_a_directory_says_so(tmp_path, capsys):
+    assert "is a directory" in refused([*FAST, "analyze", str(tmp_path), "-p", "x"], capsys)
+
+
+# -- interrupted: what is left running, and the command that picks it up ------------------------
+
+LONG_VIDEO = "https://example.com/long.mp4?emulator_task_seconds=1000000000"
+
+
+class CliProcess:
+    """``asyncanalyze ARGS`` in a subprocess, its stderr read line by line in a thread."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "asyncanalyze.cli", *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.err: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.put(line)
+
+    def wait_for_line(self, text: str) -> str:
+        while True:
+            line = self.lines.get(timeout=30)
+            self.err.append(line)
+            if text in line:
+                return line
+
+    def stop(self, signum: int) -> tuple[int, str, str]:
+        self.proc.send_signal(signum)
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        out = self.proc.stdout.read()
+        code = self.proc.wait(timeout=30)
+        self.reader.join(timeout=30)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        while not self.lines.empty():
+            self.err.append(self.lines.get())
+        return code, out, "".join(self.err)
+
+
+def test_ctrl_c_in_analyze_names_the_task_and_the_command_that_waits(served):
+    cli = CliProcess(remote(served, "analyze", LONG_VIDEO, "-p", "Summarize"))
+    task_id = cli.wait_for_line("created task").split()[-1]
+    code, _, err = cli.stop(signal.SIGINT)
+    assert code == 130
+    wait = f"asyncanalyze --base-url {served.base_url} tasks wait {task_id}"
+    assert f"task {task_id} is still running; wait for it with: {wait}" in err
+    assert "Traceback" not in err and "test-key" not in err
+
+    cli = CliProcess(remote(served, "--json", "analyze", LONG_VIDEO, "-p", "Summarize"))
+    while served.stats()["creates"] < 2:
+        time.sleep(0.02)
+    code, out, _ = cli.stop(signal.SIGINT)
+    report = json.loads(out)
+    assert code == 130 and report["interrupted"] is True
+    assert report["resume_command"].endswith(f"tasks wait {report['task_id']}")
+
+
+def test_sigterm_in_batch_counts_the_running_tasks_and_gives_the_resume_command(served, tmp_path):
+    manifest = tmp_path / "in.jsonl"
+    lines = [
+        {"video": {"type": "url", "url": f"{LONG_VIDEO}&n={n}"}, "prompt": "p"} for n in range(3)
+    ]
+    write_manifest(manifest, lines)
+    batch = ["batch", str(manifest), "--out", str(tmp_path / "o"), "--journal", str(tmp_path / "j")]
+    cli = CliProcess(remote(served, *batch))
+    while served.stats()["creates"] < 3:
+        time.sleep(0.02)
+    time.sleep(0.2)  # the journal records each task id right after its create
+    code, _, err = cli.stop(signal.SIGTERM)
+    assert code == 143
+    progress = [line for line in err.splitlines() if line.startswith("batch:")]
+    assert "running 3" in progress[-1]  # the last frame: what still runs, not "running 0"
+    resume = f"asyncanalyze --base-url {served.base_url} --plain {' '.join(batch)}"
+    assert "3 task(s) still running on the server; the journal has them. Resume" in err
+    assert resume in err and "test-key" not in err
+
+    polled = served.stats()["requests"].get("retrieve", 0)
+    cli = CliProcess(remote(served, "--json", *batch))
+    # The three tasks are resumed from the journal (no create): wait until they are polled.
+    while served.stats()["requests"].get("retrieve", 0) < polled + 3:
+        time.sleep(0.02)
+    code, out, _ = cli.stop(signal.SIGTERM)
+    report = json.loads(out)
+    assert code == 143 and report["still_running"] == 3 and report["interrupted"] is True
+    assert "batch" in report["resume_command"] and served.stats()["creates"] == 3
+
+
+# -- progress -----------------------------------------------------------------------------------
+
+
+def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(tmp_path, capsys):
+    """rich is installed and --plain not given, but stderr is captured (a log, CI): progress
+    comes as plain lines, never as a live bar nobody sees."""
+    manifest = write_manifest(tmp_path / "in.jsonl", [request(n) for n in range(4)])
+    argv = ["--emulator", "--speed", "1000", "batch", str(manifest), "--out", str(tmp_path / "o")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines[0] == "batch: 0/4 done (created 0 · running 0 · ready 0 · failed 0)"
+    assert lines[-1] == "batch: 4/4 done (created 4 · running 0 · ready 4 · failed 0)"
+
+
+def test_plain_progress_prints_at_most_one_line_per_interval_and_the_last_one(capsys):
+    now = [0.0]
+    view = _PlainProgress(10, "batch", lambda: now[0])
+    for second in range(13):  # a change every second for 12 s
+        now[0] = float(second)
+        view.update(BatchProgress(submitted=10, created=10, running=10 - second // 2))
+    view.close()
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split("running ")[1][0] for line in lines] == ["1", "8", "5", "4"]
+    assert len(lines) == 12 // PLAIN_PROGRESS_INTERVAL + 2

@@ -171,6 +171,12 @@ async def test_cancelling_analyze_many_while_creates_hang(emu: Emulator) -> None
         await assert_quiet_and_released(emu, client)
 
 
+def client_tasks(tasks: set[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
+    """The tasks that are not the in-process emulator's: older aiohttp (3.11.12 and before)
+    ends the server's handler of a closed connection a few loop turns later; no client leak."""
+    return {t for t in tasks if t.get_coro().__qualname__ != "RequestHandler.start"}
+
+
 async def test_closing_the_client_ends_pending_waits(emu: Emulator) -> None:
     """aclose() while coroutines wait ends each wait with ClientStateError and leaves no task."""
     before = asyncio.all_tasks()
@@ -182,7 +188,7 @@ async def test_closing_the_client_ends_pending_waits(emu: Emulator) -> None:
     with pytest.raises(ClientStateError):
         await waiter
     await asyncio.sleep(0)
-    assert asyncio.all_tasks() - before == set()
+    assert client_tasks(asyncio.all_tasks() - before) == set()
 
 
 # -- a closed client, another loop, no loop at all --------------------------------------------

@@ -7,7 +7,8 @@ so running it is also a smoke test of that API.
     asyncanalyze batch MANIFEST.jsonl --out results.jsonl --journal run.db
 
 Exit codes: 0 done, 1 an API or task error, 2 a usage error (bad arguments, a bad manifest,
-input the SDK rejects before sending), 130 interrupted.
+a file that cannot be written, input the SDK rejects before sending), 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Coroutine, Sequence
@@ -31,11 +33,11 @@ from asyncanalyze import (
 from ._args import UsageError, positive_float
 from ._commands import add_analyze_parser, add_tasks_parser
 from ._output import Output
+from ._redact import redactor
 
 __all__ = ["main"]
 
 _API_KEY_ENV = "TWELVE_LABS_API_KEY"
-Command = Callable[[argparse.Namespace, Output], Coroutine[Any, Any, int]]
 
 
 def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
@@ -99,6 +101,29 @@ class _Redactor(logging.Filter):
         return True
 
 
+async def _until_terminated(command: Coroutine[Any, Any, int], terminated: asyncio.Event) -> int:
+    """Run ``command``; SIGTERM cancels it as Ctrl-C does, so it can say what it leaves
+    running (asyncio.run already turns SIGINT into a cancellation)."""
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    assert main_task is not None
+
+    def on_sigterm() -> None:
+        terminated.set()
+        main_task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        handled = True
+    except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+        handled = False
+    try:
+        return await command
+    finally:
+        if handled:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (the console script exits with it)."""
     parser = build_parser()
@@ -107,13 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: 2 for usage errors, 0 for --help / --version
         return exc.code if isinstance(exc.code, int) else 2
 
-    secrets = [s for s in (args.api_key, os.environ.get(_API_KEY_ENV)) if s and s.strip()]
-
-    def redact(text: str) -> str:
-        for secret in secrets:
-            text = text.replace(secret, "***").replace(secret.strip(), "***")
-        return text
-
+    redact = redactor((args.api_key, os.environ.get(_API_KEY_ENV)))
     out = Output(json_mode=args.json, plain=args.plain)
     handler: logging.Handler | None = None
     logger = logging.getLogger("asyncanalyze")
@@ -124,14 +143,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler.addFilter(_Redactor(redact))
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    terminated = asyncio.Event()
     try:
         if args.emulator and args.base_url:
             raise UsageError("--emulator and --base-url exclude each other")
-        command: Command = args.handler
-        return asyncio.run(command(args, out))
+        return asyncio.run(_until_terminated(args.handler(args, out), terminated))
     except KeyboardInterrupt:
         out.error("interrupted")
         return 130
+    except asyncio.CancelledError:
+        if not terminated.is_set():
+            raise
+        out.error("terminated")
+        return 143
     except UsageError as exc:
         out.error(redact(f"error: {exc}"))
         return 2

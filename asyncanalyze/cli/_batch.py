@@ -19,19 +19,22 @@ from typing import Any
 
 import attrs
 
-from asyncanalyze import AnalyzeRequest, BatchOutcome
+from asyncanalyze import AnalyzeRequest, BatchProgress
 
 from ._args import UsageError, positive_float, positive_int
+from ._failures import FailureGroups
+from ._interrupt import ProgressUntilInterrupted, command_line
 from ._output import Output
+from ._paths import check_distinct, check_journal, check_writable
 from ._session import open_session
 
 __all__ = ["add_batch_parser", "check_manifest"]
 
 # Enough to see a pattern (a column renamed everywhere) without scrolling past the summary.
 _MAX_REPORTED_ERRORS = 20
-# Failure reasons are tallied for the summary; past this many distinct ones the rest are
-# "other", so a batch of unique messages cannot grow memory without bound.
-_MAX_REASONS = 1000
+# Failure groups shown: the summary table, and --json.
+_TOP_REASONS_SHOWN = 5
+_TOP_REASONS_JSON = 20
 
 
 def add_batch_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -124,23 +127,34 @@ def _line_problem(line: str) -> str | None:
     return None
 
 
-def _reason(outcome: BatchOutcome) -> str:
-    task = outcome.task
-    if task is not None and task.error is not None:
-        return task.error.message
-    return f"{type(outcome.error).__name__}: {outcome.error}"
+# Why --emulator and --journal exclude each other, in one line.
+EMULATOR_JOURNAL_REFUSAL = (
+    "--journal cannot resume with --emulator: the in-process emulator forgets its tasks when"
+    " the command ends. Serve one that keeps them (python -m asyncanalyze.emulator --db emu.db)"
+    " and pass --base-url http://127.0.0.1:8750/v1.3 instead"
+)
+
+
+def check_files(args: argparse.Namespace) -> None:
+    """Everything about the files, before anything is read, written or sent."""
+    if args.emulator and args.journal is not None:
+        raise UsageError(EMULATOR_JOURNAL_REFUSAL)
+    check_distinct({"manifest": args.manifest, "--out": args.out, "--journal": args.journal})
+    check_writable(args.out, "--out")
+    if args.journal is not None:
+        check_journal(args.journal)
 
 
 async def run_batch(args: argparse.Namespace, out: Output) -> int:
+    check_files(args)
     manifest = check_manifest(args.manifest)
-    if args.out.resolve() == args.manifest.resolve():
-        raise UsageError("--out must not be the manifest itself")
     started = time.monotonic()
     counts: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
+    reasons = FailureGroups()
     emulator_stats: dict[str, Any] | None = None
     with args.out.open("w", encoding="utf-8") as results:
         view = out.progress(manifest.requests, "batch")
+        progress = ProgressUntilInterrupted(view)
         try:
             async with open_session(args) as session:
                 outcomes = session.client.tasks.analyze_many(
@@ -148,7 +162,7 @@ async def run_batch(args: argparse.Namespace, out: Output) -> int:
                     concurrency=args.concurrency,
                     timeout=args.timeout,
                     journal=args.journal,
-                    on_progress=view.update,
+                    on_progress=progress,
                 )
                 async for outcome in outcomes:
                     record = outcome.to_dict()
@@ -158,16 +172,12 @@ async def run_batch(args: argparse.Namespace, out: Output) -> int:
                     counts["ready" if outcome.ok else "failed"] += 1
                     counts["resumed"] += outcome.from_journal
                     if not outcome.ok:
-                        reason = _reason(outcome)
-                        if reason in reasons or len(reasons) < _MAX_REASONS:
-                            reasons[reason] += 1
-                        else:
-                            reasons["(other reasons)"] += 1
+                        reasons.add(outcome)
                 if session.emulator is not None:
                     emulator_stats = session.emulator.stats()
         except asyncio.CancelledError:
-            if args.journal is not None:
-                out.error(f"stopped; run the same command again to resume from {args.journal}")
+            view.close()
+            _report_interrupted(out, args, progress.latest)
             raise
         finally:
             view.close()
@@ -176,12 +186,47 @@ async def run_batch(args: argparse.Namespace, out: Output) -> int:
     return 1 if counts["failed"] else 0
 
 
+def _report_interrupted(out: Output, args: argparse.Namespace, last: BatchProgress) -> None:
+    running = last.running
+    resume = command_line(args.argv) if args.journal is not None and running else None
+    if out.json_mode:
+        out.json(
+            {
+                "interrupted": True,
+                "still_running": running,
+                "ready": last.ready,
+                "failed": last.failed,
+                "out": str(args.out),
+                "resume_command": resume,
+            }
+        )
+        return
+    if not running:
+        return
+    if args.emulator:
+        out.error(
+            f"interrupted: {running} task(s) were running on the in-process emulator,"
+            " which stopped with this command"
+        )
+    elif resume is not None:
+        out.error(
+            f"interrupted: {running} task(s) still running on the server; the journal has"
+            f" them. Resume (nothing is created twice) with: {resume}"
+        )
+    else:
+        out.error(
+            f"interrupted: {running} task(s) still running on the server, not journaled:"
+            " running the command again creates them again. Pass --journal FILE to make a"
+            " batch resumable"
+        )
+
+
 def _summarize(
     out: Output,
     args: argparse.Namespace,
     manifest: Manifest,
     counts: Counter[str],
-    reasons: Counter[str],
+    reasons: FailureGroups,
     wall: float,
     emulator_stats: dict[str, Any] | None,
 ) -> None:
@@ -202,7 +247,7 @@ def _summarize(
                 "resumed": counts["resumed"],
                 "wall_seconds": round(wall, 3),
                 "out": str(args.out),
-                "failure_reasons": dict(reasons.most_common(10)),
+                "failure_reasons": reasons.most_common(_TOP_REASONS_JSON),
                 **({"emulator_requests": requests} if requests is not None else {}),
             }
         )
@@ -221,7 +266,11 @@ def _summarize(
     out.pairs(rows, title="Batch summary")
     if reasons:
         out.table(
-            ["count", "failure reason"],
-            [(str(n), reason) for reason, n in reasons.most_common(5)],
-            title="Top failure reasons",
+            ["count", "error", "code", "example"],
+            [
+                (str(g["count"]), g["error_type"], g["code"] or "-", g["example"])
+                for g in reasons.most_common(_TOP_REASONS_SHOWN)
+            ],
+            title="Top failure reasons (by error type and code)",
+            styles=[None, "red", None, "dim"],
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ from asyncanalyze import (
 )
 
 from ._args import UsageError, positive_float, positive_int
-from ._output import Output, fmt_time, task_to_dict
+from ._interrupt import wait_command
+from ._output import Output, Span, fmt_time, task_to_dict
 from ._session import open_session
 
 __all__ = ["add_analyze_parser", "add_tasks_parser", "parse_video", "show_task"]
@@ -97,9 +99,9 @@ def add_analyze_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 # -- rendering ----------------------------------------------------------------------------------
 
 
-def styled_status(out: Output, status: str) -> str:
+def styled_status(status: str) -> Span:
     style = _STATUS_STYLE.get(status)
-    return f"[{style}]{status}[/]" if style else out.esc(status)
+    return (status, style) if style else status
 
 
 def show_task(out: Output, task: AnalyzeTaskResponse) -> None:
@@ -201,7 +203,7 @@ async def _wait(
 ) -> int:
     def on_change(task: AnalyzeTaskResponse) -> None:
         if not out.json_mode:
-            out.status_line(f"{label} {out.esc(task.task_id)} {styled_status(out, task.status)}")
+            out.status_line(f"{label} {task.task_id} ", styled_status(task.status))
 
     try:
         final = await tasks.await_result(task, timeout=timeout, on_status_change=on_change)
@@ -235,8 +237,12 @@ def parse_video(raw: str, *, check_media: bool = True) -> VideoContext:
     if "://" in raw:
         raise UsageError(f"{raw!r}: only http(s) URLs, asset:ID or a local file are accepted")
     path = Path(raw)
-    if not path.is_file():
+    if path.is_dir():
+        raise UsageError(f"{raw}: is a directory (VIDEO is a URL, asset:ID or a video file)")
+    if not path.exists():
         raise UsageError(f"{raw}: no such file (VIDEO is a URL, asset:ID or a local file)")
+    if not path.is_file():
+        raise UsageError(f"{raw}: not a regular file (VIDEO is a URL, asset:ID or a video file)")
     try:
         # The SDK's pre-flight: the 30 MiB limit from the size alone, and (with PyAV) the
         # platform's duration/resolution/aspect rules, before anything is uploaded.
@@ -286,4 +292,19 @@ async def analyze_video(args: argparse.Namespace, out: Output) -> int:
                 out.note(f"follow it with: asyncanalyze tasks wait {created.task_id}")
             return 0
         out.note(f"created task {created.task_id}")
-        return await _wait(out, tasks, created, args.timeout, label="task")
+        try:
+            return await _wait(out, tasks, created, args.timeout, label="task")
+        except asyncio.CancelledError:
+            _report_interrupted(out, args, created.task_id)
+            raise
+
+
+def _report_interrupted(out: Output, args: argparse.Namespace, task_id: str) -> None:
+    # With --emulator the task lived in this process: there is nothing left to wait on.
+    resume = None if args.emulator else wait_command(args, task_id)
+    if out.json_mode:
+        out.json({"interrupted": True, "task_id": task_id, "resume_command": resume})
+    elif resume is None:
+        out.error(f"interrupted: task {task_id} ended with the in-process emulator")
+    else:
+        out.error(f"interrupted: task {task_id} is still running; wait for it with: {resume}")

@@ -183,10 +183,11 @@ async def run_demo(args: argparse.Namespace, out: Output) -> int:
     kinds = [p.kind for p in planned]
     designed = sum(kind != "ok" for kind in kinds)
     if not out.json_mode:
-        out.markup(
-            f"[bold]asyncanalyze demo[/]: {len(planned)} tasks of"
+        out.say(
+            ("asyncanalyze demo", "bold"),
+            f": {len(planned)} tasks of"
             f" {SHORTEST_TASK:g} s to {LONGEST_TASK / 60:g} min (emulated), {designed} failing by"
-            f" design, on an in-process emulator running {speed:g}x real time"
+            f" design, on an in-process emulator running {speed:g}x real time",
         )
     tally = _Tally()
     started = time.monotonic()

@@ -1,31 +1,33 @@
 """Everything the CLI prints: rich tables and live bars when rich is installed, plain lines
 otherwise, JSON for ``--json``. Results go to stdout; progress and diagnostics to stderr, so
 ``asyncanalyze ... --json | jq`` always sees clean JSON.
+
+Text from the server or the user is never read as rich markup: styles come only as
+``(text, style)`` spans and table cells, everything else is printed as it is.
 """
 
 from __future__ import annotations
 
 import enum
 import json
-import re
 import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 import attrs
 
 from asyncanalyze import AnalyzeTaskResponse, BatchProgress
 
-__all__ = ["Output", "ProgressView", "fmt_time", "task_to_dict"]
+__all__ = ["Output", "ProgressView", "Span", "fmt_time", "task_to_dict"]
 
-# Plain progress lines are for logs and pipes: one every few seconds is readable, one per
-# task change on a 5,000-task batch is not.
-_PLAIN_PROGRESS_INTERVAL = 2.0
-# Only the style tags this package writes are stripped in plain mode; user text is left alone.
-_STYLE = r"(?:bold|dim|italic|red|green|yellow|cyan|magenta|blue)"
-_TAG_RE = re.compile(rf"\[/\]|\[/?{_STYLE}(?:\s+{_STYLE})*\]")
+# Plain progress lines are for logs and pipes (CI, `2>log`): one every few seconds shows a
+# long batch moving without flooding the log; one per task change on 5,000 tasks would.
+PLAIN_PROGRESS_INTERVAL = 5.0
+
+# A piece of a printed line: literal text, or (literal text, rich style such as "red").
+Span = str | tuple[str, str]
 
 
 def _serialize(inst: Any, field: Any, value: Any) -> Any:
@@ -66,8 +68,25 @@ class ProgressView(Protocol):
     def close(self) -> None: ...
 
 
-def describe_progress(p: BatchProgress) -> str:
-    return f"created {p.created} · running {p.running} · ready {p.ready} · failed {p.failed}"
+def progress_spans(p: BatchProgress) -> list[Span]:
+    """The counts of a batch: tasks created by this run, resumed from a journal, still
+    running, and finished."""
+    spans: list[Span] = [(f"created {p.created}", "cyan")]
+    if p.resumed:
+        spans += [" · ", (f"resumed {p.resumed}", "cyan")]
+    return [
+        *spans,
+        " · ",
+        (f"running {p.running}", "yellow"),
+        " · ",
+        (f"ready {p.ready}", "green"),
+        " · ",
+        (f"failed {p.failed}", "red"),
+    ]
+
+
+def plain(spans: Sequence[Span]) -> str:
+    return "".join(span if isinstance(span, str) else span[0] for span in spans)
 
 
 class _NoProgress:
@@ -90,12 +109,12 @@ class _PlainProgress:
     def _line(self, p: BatchProgress) -> str:
         done = p.ready + p.failed
         of = f"/{self._total}" if self._total is not None else ""
-        return f"{self._label}: {done}{of} done ({describe_progress(p)})"
+        return f"{self._label}: {done}{of} done ({plain(progress_spans(p))})"
 
     def update(self, progress: BatchProgress) -> None:
         self._latest = progress
         now = self._clock()
-        if now - self._last_print >= _PLAIN_PROGRESS_INTERVAL:
+        if now - self._last_print >= PLAIN_PROGRESS_INTERVAL:
             self._last_print = now
             self._printed = progress
             print(self._line(progress), file=sys.stderr, flush=True)
@@ -119,10 +138,10 @@ class _RichProgress:
 
         self._progress = Progress(
             SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.description}", style="bold", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
+            TextColumn("{task.fields[detail]}", markup=False),
             TimeElapsedColumn(),
             console=Console(stderr=True),
         )
@@ -130,10 +149,9 @@ class _RichProgress:
         self._progress.start()
 
     def update(self, progress: BatchProgress) -> None:
-        detail = (
-            f"[cyan]created {progress.created}[/] · [yellow]running {progress.running}[/]"
-            f" · [green]ready {progress.ready}[/] · [red]failed {progress.failed}[/]"
-        )
+        from rich.text import Text
+
+        detail = Text.assemble(*progress_spans(progress))
         self._progress.update(self._task, completed=progress.ready + progress.failed, detail=detail)
 
     def close(self) -> None:
@@ -164,23 +182,16 @@ class Output:
     def json(self, data: Any) -> None:
         print(json.dumps(data, indent=2, ensure_ascii=False), flush=True)
 
-    def markup(self, text: str, *, stderr: bool = False) -> None:
-        """Rich markup when available; the same text with tags stripped otherwise."""
+    def say(self, *spans: Span, stderr: bool = False) -> None:
+        """One line from literal text and ``(text, style)`` spans; styled only with rich."""
+        stream: TextIO = sys.stderr if stderr else sys.stdout
         if self._rich is not None:
             from rich.console import Console
+            from rich.text import Text
 
-            Console(stderr=stderr, highlight=False).print(text)
+            Console(file=stream, highlight=False).print(Text.assemble(*spans))
             return
-        print(_TAG_RE.sub("", text), file=sys.stderr if stderr else sys.stdout, flush=True)
-
-    def esc(self, value: object) -> str:
-        """User data inside ``markup``: never read as style tags."""
-        text = str(value)
-        if self._rich is not None:
-            from rich.markup import escape
-
-            return escape(text)
-        return text
+        print(plain(spans), file=stream, flush=True)
 
     # -- structures ---------------------------------------------------------------------------
 
@@ -195,13 +206,16 @@ class Output:
         if self._rich is not None:
             from rich.console import Console
             from rich.table import Table
+            from rich.text import Text
 
-            table = Table(title=title, title_justify="left", title_style="bold")
+            table = Table(
+                title=Text(title) if title else None, title_justify="left", title_style="bold"
+            )
             for index, name in enumerate(columns):
                 style = styles[index] if styles else None
-                table.add_column(name, style=style, overflow="fold")
+                table.add_column(Text(name), style=style, overflow="fold")
             for row in rows:
-                table.add_row(*row)
+                table.add_row(*(Text(cell) for cell in row))
             Console(highlight=False).print(table)
             return
         if title:
@@ -220,15 +234,16 @@ class Output:
         if self._rich is not None:
             from rich.console import Console
             from rich.table import Table
+            from rich.text import Text
 
             grid = Table.grid(padding=(0, 2))
             grid.add_column(style="bold cyan", no_wrap=True)
             grid.add_column(overflow="fold")
             for label, value in rows:
-                grid.add_row(label, value)
+                grid.add_row(Text(label), Text(value))
             console = Console(highlight=False)
             if title:
-                console.print(f"[bold]{title}[/]")
+                console.print(Text(title, style="bold"))
             console.print(grid)
             return
         if title:
@@ -240,11 +255,13 @@ class Output:
     def progress(self, total: int | None, label: str) -> ProgressView:
         if self.json_mode:
             return _NoProgress()
-        if self._rich is not None:
+        # A live bar only where someone watches it: in a log or a pipe, redrawn frames are
+        # never seen (a 96 s batch showed one line at the end), plain lines are.
+        if self._rich is not None and sys.stderr.isatty():
             return _RichProgress(total, label)
         return _PlainProgress(total, label, time.monotonic)
 
-    def status_line(self, text: str) -> None:
-        """A timestamped status change (``tasks wait``, ``analyze``)."""
+    def status_line(self, *spans: Span) -> None:
+        """A timestamped status change (``tasks wait``, ``analyze``) on stderr."""
         stamp = datetime.now().strftime("%H:%M:%S")
-        self.markup(f"[dim]{stamp}[/]  {text}", stderr=True)
+        self.say((stamp, "dim"), "  ", *spans, stderr=True)

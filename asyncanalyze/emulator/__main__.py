@@ -1,13 +1,15 @@
 """``python -m asyncanalyze.emulator``: serve the emulator until SIGINT or SIGTERM.
 
 Prints its base URL (``http://127.0.0.1:8750/v1.3``) on one line first, so a parent process
-can read the real port when it passed ``--port 0``.
+can read the real port when it passed ``--port 0``. Exit codes: 0 stopped by a signal, 2 a bad
+option or an address it cannot listen on (a busy ``--port``), one line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -26,6 +28,18 @@ from ._emulator import Emulator
 
 DEFAULT_PORT = 8750
 _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+# argparse's own exit code for a bad command line; a port that cannot be bound is one too.
+USAGE_ERROR = 2
+
+
+def port_number(raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {raw!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0-65535 (0 picks a free port), got {raw!r}")
+    return port
 
 
 def parse_fault(spec: str) -> tuple[str, FaultConfig]:
@@ -62,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="A local server speaking the TwelveLabs Analyze async tasks API (v1.3).",
     )
     parser.add_argument("--host", default=DEFAULT_HOST)
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    parser.add_argument(
+        "--port", type=port_number, default=DEFAULT_PORT, help="0 picks a free port"
+    )
     parser.add_argument(
         "--speed", type=float, default=DEFAULT_SPEED, help="emulator seconds per real second"
     )
@@ -149,7 +165,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
-    asyncio.run(serve(config))
+    try:
+        asyncio.run(serve(config))
+    except OSError as exc:  # the bind: address in use, or not an address of this machine
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        print(
+            f"error: cannot listen on {config.host}:{config.port}: {reason}"
+            " (pick another --port, or --port 0 for a free one)",
+            file=sys.stderr,
+        )
+        return USAGE_ERROR
     return 0
 
 

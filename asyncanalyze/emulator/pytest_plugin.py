@@ -4,14 +4,15 @@ Enable it in a ``conftest.py`` (it is not registered automatically)::
 
     pytest_plugins = ["asyncanalyze.emulator.pytest_plugin"]
 
+    @pytest.mark.asyncio
     async def test_something(analyze_emulator):
         url = analyze_emulator.base_url   # point your client here, any non-empty API key
 
 ``analyze_emulator`` runs 100x faster than real time, so a typical task is ready in well under
 a second. ``analyze_emulator_factory(**options)`` starts one with any ``Emulator`` option
 (``clock=ManualClock()``, ``create_rpm=...``, ``faults=...``) and stops it after the test.
-Needs pytest-asyncio. (A fixture with an asyncanalyze client already pointed at the emulator
-belongs next to these once the client is settled.)
+Needs the ``[testing]`` extra (pytest-asyncio); nothing else in the emulator imports a test
+framework. ``asyncanalyze.testing`` adds ``analyze_client``, a client on the emulator's clock.
 """
 
 from __future__ import annotations

@@ -118,3 +118,30 @@ async def test_fast_clock_moves_tasks_in_real_time(session: aiohttp.ClientSessio
         await asyncio.sleep(0.05)
         async with session.get(f"{url}/{task_id}", headers=headers) as r:
             assert (await r.json())["status"] == "ready"
+
+
+async def test_cli_on_a_busy_port_says_so_in_one_line(session: aiohttp.ClientSession) -> None:
+    """A port already in use is one line on stderr and exit code 2, not a traceback."""
+    async with Emulator() as running:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "asyncanalyze.emulator",
+            "--port",
+            str(running.port),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert out == b""
+    assert err.decode().count("\n") == 1
+    assert f"cannot listen on 127.0.0.1:{running.port}" in err.decode()
+    assert "already in use" in err.decode().lower()
+
+
+def test_cli_refuses_a_port_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["--port", "70000"])
+    assert exit_info.value.code == 2
+    assert "must be 0-65535" in capsys.readouterr().err

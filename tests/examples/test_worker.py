@@ -108,6 +108,9 @@ async def test_sigterm_mid_run_then_restart_completes_every_job_once(tmp_path: P
                 emu.advance(501)
 
         log = await drive(first, run_one)
+        # Progress is logged once work moves, not once per job read from the input.
+        progress = [e for e in log if e["event"] == "progress"]
+        assert progress[0]["created"] == 1 and progress[0]["running"] == 1
         assert log[-1] == {
             "event": "stopped",
             "unfinished_jobs": ["job-6", "job-7"],
@@ -131,7 +134,9 @@ async def test_sigterm_mid_run_then_restart_completes_every_job_once(tmp_path: P
         log = await drive(second, run_two)
         assert log[-1] == {"event": "finished"}
         progress = [e for e in log if e["event"] == "progress"]
-        assert progress[-1]["created"] == 4 and progress[-1]["ready"] == 6
+        assert progress[0]["created"] + progress[0]["resumed"] == 1
+        assert (progress[-1]["created"], progress[-1]["resumed"]) == (4, 2)
+        assert progress[-1]["ready"] == 6
 
         done = results(tmp_path)
         assert sorted(r["job_id"] for r in done) == sorted(j["id"] for j in JOBS)
