@@ -350,5 +350,5 @@ async def test_create_refuses_a_task_id_no_request_could_use(
     malformed response, raised at create instead of at the first poll. (A lone surrogate is
     already refused by orjson's decoder, when the [speed] extra is installed.)"""
     mocked.post(TASKS, status=202, body=json.dumps({"task_id": task_id, "status": "queued"}))
-    with pytest.raises(ResponseValidationError, match="task_id|surrogate"):
+    with pytest.raises(ResponseValidationError, match=r"task_id|surrogate"):
         await client.tasks.create(video=URL_VIDEO, prompt="p")
