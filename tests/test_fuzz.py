@@ -38,7 +38,13 @@ from asyncanalyze import (
 )
 from asyncanalyze._convert import unstructure
 from asyncanalyze._errors import APIStatusError
-from asyncanalyze._protocol import RawResponse, decode, error_for_response, parse_retry_after
+from asyncanalyze._protocol import (
+    RawResponse,
+    decode,
+    error_for_response,
+    parse_rate_limit_headers,
+    parse_retry_after,
+)
 from asyncanalyze.webhooks import parse_event
 
 from ._helpers import calls, sent_count, task_json
@@ -537,6 +543,28 @@ def test_retry_after_is_never_negative_nan_or_unbounded(
 ) -> None:
     """parse_retry_after never raises and gives None or a finite wait within a day."""
     wait = parse_retry_after(headers, now=now)
+    assert wait is None or (math.isfinite(wait) and 0.0 <= wait <= 86_400.0)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(
+    headers=st.dictionaries(
+        st.sampled_from(
+            ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "date"]
+        ),
+        header_text | st.integers(-(10**12), 10**12).map(str),
+    ),
+    now=st.none() | st.floats(0, 4e9),
+)
+def test_rate_limit_headers_never_give_a_negative_or_unbounded_wait(
+    headers: dict[str, str], now: float | None
+) -> None:
+    """parse_rate_limit_headers never raises; counts are ints >= 0 and the time to the reset
+    is None or finite within a day."""
+    info = parse_rate_limit_headers(headers, now=now)
+    for count in (info.limit, info.remaining):
+        assert count is None or (isinstance(count, int) and count >= 0)
+    wait = info.reset_in
     assert wait is None or (math.isfinite(wait) and 0.0 <= wait <= 86_400.0)
 
 

@@ -35,7 +35,7 @@ from ._lifecycle import (
 )
 from ._limits import MemoryBudget, Reservation, Slots
 from ._output import build_result
-from ._ratelimit import CreateRateLimiter
+from ._ratelimit import CreateRateLimiter, injected_429_headers
 from ._stats import Stats
 from ._store import IdempotencyEntry, TaskStore
 from ._validation import decode_video, parse_create, validate_list_query
@@ -172,10 +172,11 @@ class EmulatorService:
         if kind == "reset":
             _drop_connection(request)
         if kind == "too_many_requests":
-            headers = {**JSON_HEADERS, "Retry-After": str(config.retry_after)}
+            self.stats.rate_limit_shapes[config.rate_limit_shape] += 1
+            headers = {**JSON_HEADERS, **injected_429_headers(config, self.clock.now())}
             message = _rate_limit_message("injected", config.retry_after)
             body = error_body(self.config.error_shape, "too_many_requests", message)
-            return web.Response(status=429, body=body, headers=headers)
+            return _injected(429, b"" if config.empty_body else body, headers)
         status = 503 if kind == "error_503" else 500
         message = (
             "The service is temporarily unavailable."
@@ -183,7 +184,7 @@ class EmulatorService:
             else "An internal error occurred. Please try again later."
         )
         body = error_body(self.config.error_shape, "internal_error", message)
-        return web.Response(status=status, body=body, headers=JSON_HEADERS)
+        return _injected(status, b"" if config.empty_body else body, JSON_HEADERS)
 
     def _owner(self, request: web.Request) -> str:
         key = request.headers.get("x-api-key")
@@ -247,7 +248,8 @@ class EmulatorService:
         headers = JSON_HEADERS
         if self.limiter is not None:
             decision = self.limiter.take(owner)
-            headers = {**JSON_HEADERS, **decision.headers}
+            if self.config.rate_limit_headers_on_success or not decision.allowed:
+                headers = {**JSON_HEADERS, **decision.headers}
             if not decision.allowed:
                 self.stats.rate_limited += 1
                 message = _rate_limit_message(
@@ -546,6 +548,12 @@ def _too_large(limit: int) -> ApiProblem:
 
 def _error(shape: Any, problem: ApiProblem) -> web.Response:
     return web.Response(status=problem.status, body=problem.body(shape), headers=JSON_HEADERS)
+
+
+def _injected(status: int, body: bytes, headers: Mapping[str, str]) -> web.Response:
+    if not body:
+        headers = {name: value for name, value in headers.items() if name != "Content-Type"}
+    return web.Response(status=status, body=body, headers=headers)
 
 
 def _rate_limit_message(limit: str, retry_after: int) -> str:
