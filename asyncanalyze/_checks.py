@@ -11,6 +11,7 @@ from typing import Any, Final
 from ._errors import InvalidRequestError
 from ._models import (
     OMIT,
+    AnalysisMode,
     AnalyzeTaskStatus,
     ModelName,
     Omit,
@@ -74,8 +75,10 @@ _ASPECT_NUM, _ASPECT_DEN = 12, 5
 # for a model we do not know, so only 1..98,304 is checked and the server judges the rest.
 # time_based_metadata has had the 2,048 floor on every model that offers it.
 MAX_TOKENS_LIMIT: Final = 98_304
-_MAX_TOKENS_FLOOR: Final = {"general": 512, "time_based_metadata": 2_048}
-_ANY_MODEL_FLOOR: Final = {"general": 1, "time_based_metadata": 2_048}
+GENERAL: Final = AnalysisMode.GENERAL.value  # the default mode
+SEGMENTATION: Final = AnalysisMode.TIME_BASED_METADATA.value
+_MAX_TOKENS_FLOOR: Final = {GENERAL: 512, SEGMENTATION: 2_048}
+_ANY_MODEL_FLOOR: Final = {GENERAL: 1, SEGMENTATION: 2_048}
 UNLIMITED: Final = "unlimited"
 # What each documented model offers beyond the basics; a model not listed is judged by the
 # server (model names change faster than SDK releases).
@@ -83,7 +86,7 @@ _MODEL_FEATURES: Final[dict[str, frozenset[str]]] = {
     "pegasus1.5": frozenset(),
     "pegasus1.6": frozenset({"image", "unlimited max_tokens", "time_array"}),
 }
-ANALYSIS_MODES: Final = ("general", "time_based_metadata")
+ANALYSIS_MODES: Final = (GENERAL, SEGMENTATION)
 TIME_FORMATS: Final = ("seconds", "hh:mm:ss", "hh:mm:ss.fff")
 _CUSTOM_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_PAGE_LIMIT: Final = 50
@@ -140,7 +143,7 @@ def check_temperature(temperature: object) -> float | Omit:
 
 
 def check_max_tokens(
-    max_tokens: object, *, mode: str = "general", model: str | Omit = OMIT
+    max_tokens: object, *, mode: str = GENERAL, model: str | Omit = OMIT
 ) -> int | str | Omit:
     """A token budget for ``mode`` (see MAX_TOKENS_LIMIT), or "unlimited" where allowed."""
     if max_tokens is OMIT:
@@ -150,7 +153,7 @@ def check_max_tokens(
             raise InvalidRequestError(
                 "max_tokens", f"must be an int or 'unlimited', got {max_tokens!r}"
             )
-        if mode != "time_based_metadata":
+        if mode != SEGMENTATION:
             raise InvalidRequestError(
                 "max_tokens", "'unlimited' needs analysis_mode='time_based_metadata'"
             )

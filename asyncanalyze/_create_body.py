@@ -26,11 +26,11 @@ from ._convert import unstructure
 from ._errors import InvalidRequestError
 from ._media_inputs import check_images, check_prompt_v2
 from ._models import OMIT, Omit, SegmentResponseFormat
-from ._segments import SegmentFormat, check_segment_format
+from ._segments import SEGMENT_FORMAT_TYPE, SegmentFormat, check_segment_format
 
 __all__ = ["CreateFields", "create_body"]
 
-SEGMENTS: Final = "time_based_metadata"
+SEGMENTS: Final = _checks.SEGMENTATION
 MIN_WINDOW_SECONDS: Final = 1.0
 MAX_WINDOW_SECONDS: Final = 7200.0
 MIN_SEGMENT_SECONDS: Final = 2.0
@@ -74,7 +74,7 @@ def create_body(fields: CreateFields) -> dict[str, Any]:
     """The checked create body, or InvalidRequestError naming the first rule broken."""
     model = _checks.check_model_name(fields.model_name)
     given_mode = _checks.check_analysis_mode(fields.analysis_mode)
-    mode = "general" if given_mode is OMIT else given_mode
+    mode = _checks.GENERAL if given_mode is OMIT else given_mode
     body: dict[str, Any] = {}
     if model is not OMIT:
         body["model_name"] = model
@@ -137,7 +137,7 @@ def _source_and_prompt(fields: CreateFields, mode: str, model: str | Omit) -> di
 def _response_format(value: object, mode: str, model: str | Omit) -> SegmentFormat | None:
     """The segment format, checked; None for none or a JSON-schema one (checked by the caller)."""
     is_segments = isinstance(value, SegmentResponseFormat) or (
-        isinstance(value, Mapping) and value.get("type") == "segment_definitions"
+        isinstance(value, Mapping) and value.get("type") == SEGMENT_FORMAT_TYPE
     )
     if mode == SEGMENTS and not is_segments:
         raise InvalidRequestError(

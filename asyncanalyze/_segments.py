@@ -28,8 +28,9 @@ from ._models import (
     SegmentResponseFormat,
 )
 
-__all__ = ["SegmentFormat", "check_segment_format"]
+__all__ = ["SEGMENT_FORMAT_TYPE", "SegmentFormat", "check_segment_format"]
 
+SEGMENT_FORMAT_TYPE: Final = "segment_definitions"  # response_format.type of this format
 MAX_DEFINITIONS: Final = 20
 MAX_ENUM_VALUES: Final = 100
 MIN_TIME_RANGE_SECONDS: Final = 2.0
@@ -173,7 +174,7 @@ def check_segment_format(value: object) -> SegmentFormat:
             )
         ids.add(definition["id"])
         wire_definitions.append(definition)
-    wire: dict[str, Any] = {"type": "segment_definitions", "segment_definitions": wire_definitions}
+    wire: dict[str, Any] = {"type": SEGMENT_FORMAT_TYPE, "segment_definitions": wire_definitions}
     if response_format.segment_time_format is not None:
         wire["segment_time_format"] = _checks.check_choice(
             "response_format.segment_time_format",

@@ -41,6 +41,7 @@ from ._errors import (
 )
 from ._fingerprint import canonical_digest
 from ._journal import Journal, JournalEntry, JournalOwner, open_journal
+from ._media_inputs import as_model
 from ._models import (
     OMIT,
     AnalysisMode,
@@ -57,6 +58,7 @@ from ._models import (
     VideoContext_Base64String,
 )
 from ._protocol import task_path
+from ._segments import SEGMENT_FORMAT_TYPE
 
 __all__ = [
     "DEFAULT_BATCH_CONCURRENCY",
@@ -131,6 +133,7 @@ class AnalyzeRequest:
                 raise InvalidRequestError(
                     "video", f"must be {{'type': 'url'|'asset_id'|'base64_string', ...}} ({exc})"
                 ) from None
+        given.update(_as_models(given))
         metadata = data.get("metadata")
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InvalidRequestError("metadata", "must be a JSON object")
@@ -166,6 +169,27 @@ class AnalyzeRequest:
         if self.idempotency_key is not None:
             return canonical_digest({"idempotency_key": self.idempotency_key})
         return canonical_digest(body)
+
+
+def _as_models(given: Mapping[str, Any]) -> dict[str, Any]:
+    """A manifest line's structured values as models, whose reprs never print a base64
+    image whole (a batch outcome's repr shows its request); other shapes are left for the
+    checks to name."""
+    typed: dict[str, Any] = {}
+    image = given.get("image")
+    if isinstance(image, list):
+        typed["image"] = [
+            as_model(f"image[{position}]", item, AnalyzeImageInput)
+            for position, item in enumerate(image)
+        ]
+    if isinstance(given.get("prompt_v2"), Mapping):
+        typed["prompt_v2"] = as_model("prompt_v2", given["prompt_v2"], AnalyzePromptV2)
+    response_format = given.get("response_format")
+    if isinstance(response_format, Mapping) and response_format.get("type") == SEGMENT_FORMAT_TYPE:
+        typed["response_format"] = as_model(
+            "response_format", response_format, SegmentResponseFormat
+        )
+    return typed
 
 
 @attrs.frozen

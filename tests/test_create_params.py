@@ -896,3 +896,29 @@ def test_image_requests_of_many_megabytes_are_checked_off_the_event_loop() -> No
         image=[{"name": "a", "base64_string": big}], prompt="p", model_name="pegasus1.6"
     )
     assert _size(request) > _OFF_LOOP_CHARS
+
+
+def test_inline_images_never_print_whole() -> None:
+    """A request's repr (shown by its batch outcome, logs, tracebacks) names the size of an
+    inline image, not its data, whether built from models or from a manifest line."""
+    data = "QUJD" * 5000
+    line = {
+        "image": [{"name": "a", "base64_string": data}],
+        "prompt": "p",
+        "model_name": "pegasus1.6",
+    }
+    segments_line = {
+        "video": VIDEO_WIRE,
+        "analysis_mode": TBM,
+        "response_format": segments(media_sources=[{"name": "m", "base64_string": data}]),
+    }
+    for request in (
+        AnalyzeRequest.from_dict(line),
+        AnalyzeRequest.from_dict(segments_line),
+        AnalyzeRequest(
+            video=VIDEO,
+            prompt_v2=AnalyzePromptV2("x", [MediaSource(name="m", base64_string=data)]),
+        ),
+    ):
+        shown = repr(request)
+        assert data not in shown and "20000 base64 chars" in shown
