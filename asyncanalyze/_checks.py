@@ -84,7 +84,7 @@ UNLIMITED: Final = "unlimited"
 # server (model names change faster than SDK releases).
 _MODEL_FEATURES: Final[dict[str, frozenset[str]]] = {
     "pegasus1.5": frozenset(),
-    "pegasus1.6": frozenset({"image", "unlimited max_tokens", "time_array"}),
+    "pegasus1.6": frozenset({"image input", "max_tokens='unlimited'", "a time_array field"}),
 }
 ANALYSIS_MODES: Final = (GENERAL, SEGMENTATION)
 TIME_FORMATS: Final = ("seconds", "hh:mm:ss", "hh:mm:ss.fff")
@@ -157,13 +157,17 @@ def check_max_tokens(
             raise InvalidRequestError(
                 "max_tokens", "'unlimited' needs analysis_mode='time_based_metadata'"
             )
-        check_model_supports(model, "unlimited max_tokens", "max_tokens")
+        check_model_supports(model, "max_tokens='unlimited'", "max_tokens")
         return UNLIMITED
     known = isinstance(model, str) and model in _MODEL_FEATURES
     floors = _MAX_TOKENS_FLOOR if known else _ANY_MODEL_FLOOR
-    return check_count(
-        "max_tokens", max_tokens, minimum=floors.get(mode, 1), maximum=MAX_TOKENS_LIMIT
-    )
+    try:
+        return check_count(
+            "max_tokens", max_tokens, minimum=floors.get(mode, 1), maximum=MAX_TOKENS_LIMIT
+        )
+    except InvalidRequestError as exc:
+        where = f"{mode} analysis" + (f" on {model}" if known else "")
+        raise InvalidRequestError("max_tokens", f"{exc.rule} (the range for {where})") from None
 
 
 def check_model_name(model_name: object) -> str | Omit:
@@ -183,11 +187,15 @@ def check_model_supports(model: str | Omit, feature: str, parameter: str) -> Non
     lacks it) or with a documented model that lacks it; a newer model is the server's call."""
     features = _MODEL_FEATURES.get(model) if isinstance(model, str) else frozenset()
     if features is not None and feature not in features:
-        able = [name for name, offered in _MODEL_FEATURES.items() if feature in offered]
-        given = "without model_name" if model is OMIT else f"with model_name={model!r}"
-        raise InvalidRequestError(
-            parameter, f"{feature} needs model_name={' or '.join(map(repr, able))}, not {given}"
+        able = " or ".join(
+            repr(name) for name, offered in _MODEL_FEATURES.items() if feature in offered
         )
+        why = (
+            "without it the service's default model is used, which lacks it"
+            if model is OMIT
+            else f"{model!r} lacks it"
+        )
+        raise InvalidRequestError(parameter, f"{feature} needs model_name={able} ({why})")
 
 
 def check_analysis_mode(mode: object, parameter: str = "analysis_mode") -> str | Omit:

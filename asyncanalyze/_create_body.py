@@ -125,7 +125,7 @@ def _source_and_prompt(fields: CreateFields, mode: str, model: str | Omit) -> di
     if has_video:
         body["video"] = unstructure(_checks.check_video(fields.video))
     else:
-        _checks.check_model_supports(model, "image", "image")
+        _checks.check_model_supports(model, "image input", "image")
         body["image"] = check_images(fields.image, prompt)
     if prompt is not None:
         body["prompt"] = prompt
@@ -153,7 +153,7 @@ def _response_format(value: object, mode: str, model: str | Omit) -> SegmentForm
         )
     segments = check_segment_format(value)
     if segments.has_time_array:
-        _checks.check_model_supports(model, "time_array", "response_format")
+        _checks.check_model_supports(model, "a time_array field", "response_format")
     return segments
 
 

@@ -6,9 +6,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
+from twelvelabs import AsyncTwelveLabs
+from twelvelabs.types import (
+    AnalyzeImageInput,
+    AsyncResponseFormat,
+    SegmentDefinition,
+    VideoContext_AssetId,
+)
 
-from asyncanalyze.emulator import ManualClock
+from asyncanalyze.emulator import Emulator, ManualClock
 
 from .conftest import URL_VIDEO, Api, body_for, error_code, error_message
 
@@ -227,3 +235,44 @@ async def test_list_items_carry_custom_id_and_filter_by_mode(api: Api) -> None:
     assert (await api.list({"status": "canceled"})).status == 200
     bad = await api.list({"analysis_mode": "segments"})
     assert bad.status == 400 and error_code(bad) == "parameter_invalid"
+
+
+async def test_the_official_sdk_sends_and_reads_back_every_new_parameter(
+    emu: Emulator, clock: ManualClock
+) -> None:
+    """The platform's own SDK creates with the newer parameters and parses what the emulator
+    echoes (custom_id, request_params with "unlimited", image tasks without video_source)."""
+    async with httpx.AsyncClient() as http:
+        tasks = AsyncTwelveLabs(
+            api_key="tlk_sdk", base_url=emu.base_url, httpx_client=http
+        ).analyze_async.tasks
+        segmented = await tasks.create(
+            video=VideoContext_AssetId(asset_id="asset-1"),
+            model_name="pegasus1.6",
+            analysis_mode=TBM,
+            custom_id="sdk-1",
+            max_tokens="unlimited",
+            response_format=AsyncResponseFormat(
+                type="segment_definitions",
+                segment_definitions=[SegmentDefinition(id="goal", description="A goal")],
+                segment_time_format="seconds",
+            ),
+            min_segment_duration=2,
+            max_segment_duration=10,
+        )
+        pictured = await tasks.create(
+            image=[AnalyzeImageInput(name="a", url="https://example.com/a.png")],
+            prompt="Describe <@a>",
+            model_name="pegasus1.6",
+            custom_id="sdk-2",
+        )
+        clock.advance(3600)
+        task = await tasks.retrieve(segmented.task_id)
+        image_task = await tasks.retrieve(pictured.task_id)
+        page = await tasks.list(analysis_mode=TBM, asset_id="asset-1")
+    assert task.custom_id == "sdk-1" and task.status == "ready"
+    assert task.request_params is not None and task.request_params.max_tokens == "unlimited"
+    assert task.request_params.min_segment_duration == 2
+    assert image_task.custom_id == "sdk-2" and image_task.video_source is None
+    assert image_task.request_params is not None and image_task.request_params.image
+    assert [item.task_id for item in page.data] == [segmented.task_id]
