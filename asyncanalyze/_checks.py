@@ -83,8 +83,10 @@ UNLIMITED: Final = "unlimited"
 # What each documented model offers beyond the basics; a model not listed is judged by the
 # server (model names change faster than SDK releases).
 _MODEL_FEATURES: Final[dict[str, frozenset[str]]] = {
-    "pegasus1.5": frozenset(),
-    "pegasus1.6": frozenset({"image input", "max_tokens='unlimited'", "a time_array field"}),
+    ModelName.PEGASUS_1_5.value: frozenset(),
+    ModelName.PEGASUS_1_6.value: frozenset(
+        {"image input", "max_tokens='unlimited'", "a time_array field"}
+    ),
 }
 ANALYSIS_MODES: Final = (GENERAL, SEGMENTATION)
 TIME_FORMATS: Final = ("seconds", "hh:mm:ss", "hh:mm:ss.fff")
@@ -183,8 +185,9 @@ def check_model_name(model_name: object) -> str | Omit:
 
 
 def check_model_supports(model: str | Omit, feature: str, parameter: str) -> None:
-    """``feature`` needs pegasus1.6: refused without model_name (the service's default model
-    lacks it) or with a documented model that lacks it; a newer model is the server's call."""
+    """``feature`` needs a documented model that offers it: refused without model_name (the
+    service's default model lacks it) or with one that lacks it; a model not documented here
+    is the server's call."""
     features = _MODEL_FEATURES.get(model) if isinstance(model, str) else frozenset()
     if features is not None and feature not in features:
         able = " or ".join(
