@@ -322,17 +322,28 @@ def _prepare(request: AnalyzeRequest, fingerprinted: bool) -> _Prepared:
 
 
 def _size(request: AnalyzeRequest) -> int:
+    """Characters of prompt and inline media: what checking and fingerprinting cost."""
     size = len(request.prompt) if isinstance(request.prompt, str) else 0
     video = request.video
     if isinstance(video, VideoContext_Base64String) and isinstance(video.base64_string, str):
         size += len(video.base64_string)
-    if isinstance(request.image, list | tuple):
-        for image in request.image:
-            inline = getattr(image, "base64_string", None) or (
-                image.get("base64_string") if isinstance(image, Mapping) else None
-            )
-            size += len(inline) if isinstance(inline, str) else 0
+    images = list(_items(request.image))
+    images += _items(_field(request.prompt_v2, "media_sources"))
+    for definition in _items(_field(request.response_format, "segment_definitions")):
+        images += _items(_field(definition, "media_sources"))
+    for image in images:
+        inline = _field(image, "base64_string")
+        size += len(inline) if isinstance(inline, str) else 0
     return size
+
+
+def _field(value: object, name: str) -> object:
+    """``value.name`` or ``value[name]``: a model or its JSON form, whichever was given."""
+    return value.get(name) if isinstance(value, Mapping) else getattr(value, name, None)
+
+
+def _items(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []
 
 
 async def _prepared(request: AnalyzeRequest, fingerprinted: bool) -> _Prepared:

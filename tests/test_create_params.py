@@ -887,15 +887,26 @@ def test_fingerprints_cover_the_new_parameters() -> None:
     assert len(digests) == 1 + len(variants)
 
 
-def test_image_requests_of_many_megabytes_are_checked_off_the_event_loop() -> None:
-    """Inline images count towards the size that sends a request's checks to a thread."""
+def test_inline_images_of_many_megabytes_are_checked_off_the_event_loop() -> None:
+    """Inline images (to analyze, or reference images) count towards the size that sends a
+    request's checks to a worker thread."""
     from asyncanalyze.batch import _OFF_LOOP_CHARS, _size
 
     big = "A" * (_OFF_LOOP_CHARS + 4)
-    request = AnalyzeRequest(
-        image=[{"name": "a", "base64_string": big}], prompt="p", model_name="pegasus1.6"
-    )
-    assert _size(request) > _OFF_LOOP_CHARS
+    source = {"name": "a", "base64_string": big}
+    for request in (
+        AnalyzeRequest(image=[source], prompt="p", model_name="pegasus1.6"),
+        AnalyzeRequest(video=VIDEO, prompt_v2={"input_text": "x", "media_sources": [source]}),
+        AnalyzeRequest(
+            video=VIDEO,
+            analysis_mode=TBM,
+            response_format=SegmentResponseFormat(
+                [SegmentDefinition("g", "d", media_sources=[MediaSource("a", base64_string=big)])]
+            ),
+        ),
+    ):
+        assert _size(request) > _OFF_LOOP_CHARS
+    assert _size(AnalyzeRequest(video=VIDEO, prompt="p")) == 1
 
 
 def test_inline_images_never_print_whole() -> None:
