@@ -60,3 +60,30 @@ def test_error_tree_matches_the_spec() -> None:
     for cls in (a.APIConnectionError, a.APIStatusError, a.ResponseValidationError):
         assert issubclass(cls, a.AnalyzeError)
     assert issubclass(a.TaskFailedError, a.AnalyzeError)
+
+
+# Names added after PUBLIC_API.md (which says "add freely"): public from here on.
+ADDED_NAMES = {
+    # every create and list parameter typed (issue 12 item 2)
+    "AnalysisMode",
+    "AnalyzeImageInput",
+    "AnalyzePromptV2",
+    "AnalyzeTimeRange",
+    "MaxTokens",
+    "MediaSource",
+    "ModelName",
+    "SegmentDefinition",
+    "SegmentField",
+    "SegmentFieldItems",
+    "SegmentResponseFormat",
+    "TaskRequestParams",
+    "VideoSource",
+    "VideoSystemMetadata",
+}
+
+
+def test_added_names_are_exported() -> None:
+    """Names added since the spec are importable from asyncanalyze and listed in __all__."""
+    for name in ADDED_NAMES:
+        assert name in asyncanalyze.__all__, name
+        assert hasattr(asyncanalyze, name), name

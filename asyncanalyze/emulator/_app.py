@@ -313,7 +313,7 @@ class EmulatorService:
         data: bytes | None,
     ) -> tuple[TaskRecord, Outcome | None]:
         task_id = self._new_task_id()
-        video = request["video"]
+        video = _video.source_of(request)
         markers = _video.markers_for(video)
         key = _video.video_key(video, data)
         url = video.get("url")
@@ -356,7 +356,7 @@ class EmulatorService:
     async def _resolve(
         self, record: TaskRecord, data: bytes | None, held: Reservation | None
     ) -> None:
-        video = record.request["video"]
+        video = _video.source_of(record.request)
         markers = _video.markers_for(video)
         url = video.get("url")
         try:
@@ -398,7 +398,7 @@ class EmulatorService:
         now = self.clock.now()
         matches: list[tuple[TaskRecord, str]] = []
         for record in self.store.newest_first(owner):
-            video = record.request["video"]
+            video = record.request.get("video", {})
             if query.video_url is not None and video.get("url") != query.video_url:
                 continue
             if query.asset_id is not None and video.get("asset_id") != query.asset_id:
