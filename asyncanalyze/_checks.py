@@ -27,6 +27,7 @@ __all__ = [
     "MAX_BASE64_VIDEO_BYTES",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_JSON_DEPTH",
+    "BRIEF_MAX_TOKENS",
     "MAX_TOKENS_LIMIT",
     "TIME_FORMATS",
     "check_analysis_mode",
@@ -65,15 +66,14 @@ MAX_VIDEO_SHORT_SIDE: Final = 2160
 MAX_VIDEO_LONG_SIDE: Final = 5184
 # 12/5 == 2.4, compared in integers so that 5184x2160 (exactly 2.4:1) passes.
 _ASPECT_NUM, _ASPECT_DEN = 12, 5
-# max_tokens: the one home of its limits. The product brief said 1-4,096 (pegasus1.2's range).
-# The platform's current docs (SDK 1.3.6) give, for the models they know (pegasus1.5 and 1.6),
-# general 512-98,304 and time_based_metadata 2,048-98,304; 4,096 is now only general's
-# default. A 4,096 ceiling would refuse budgets the platform accepts, so the platform's rule
-# supersedes the brief's there. The general floor depends on the model: it is checked when
-# model_name names a model the platform documents; without model_name the service picks its
-# default (pegasus1.2 in the brief and our emulator, pegasus1.5 on the platform today), and
-# for a model we do not know, so only 1..98,304 is checked and the server judges the rest.
-# time_based_metadata has had the 2,048 floor on every model that offers it.
+# max_tokens: the one home of its limits. spec/API.md rules that where the product brief and
+# the platform's newer docs differ, the brief's limits are validated and the platform's
+# additions tolerated. So a request the brief knows (general analysis, no model_name: the
+# service's default model) gets the brief's 1-4,096. The models and modes the platform added
+# since get the platform's current rules (SDK 1.3.6): pegasus1.5/1.6 general 512-98,304,
+# time_based_metadata 2,048-98,304 on every model that offers it; a model name we do not
+# know is checked only against 1..98,304 and the server judges the rest.
+BRIEF_MAX_TOKENS: Final = 4_096
 MAX_TOKENS_LIMIT: Final = 98_304
 GENERAL: Final = AnalysisMode.GENERAL.value  # the default mode
 SEGMENTATION: Final = AnalysisMode.TIME_BASED_METADATA.value
@@ -163,12 +163,13 @@ def check_max_tokens(
         return UNLIMITED
     known = isinstance(model, str) and model in _MODEL_FEATURES
     floors = _MAX_TOKENS_FLOOR if known else _ANY_MODEL_FLOOR
+    ceiling = BRIEF_MAX_TOKENS if model is OMIT and mode == GENERAL else MAX_TOKENS_LIMIT
     try:
-        return check_count(
-            "max_tokens", max_tokens, minimum=floors.get(mode, 1), maximum=MAX_TOKENS_LIMIT
-        )
+        return check_count("max_tokens", max_tokens, minimum=floors.get(mode, 1), maximum=ceiling)
     except InvalidRequestError as exc:
         where = f"{mode} analysis" + (f" on {model}" if known else "")
+        if model is OMIT and mode == GENERAL:
+            where += " on the default model; name a model_name for its wider range"
         raise InvalidRequestError("max_tokens", f"{exc.rule} (the range for {where})") from None
 
 
