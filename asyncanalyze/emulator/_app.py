@@ -23,6 +23,7 @@ from aiohttp import web
 from . import _video
 from ._clock import Clock, ManualClock
 from ._config import ADMIN_PREFIX, API_PREFIX, EmulatorConfig, FaultConfig
+from ._create_request import parse_create
 from ._faults import FaultInjector
 from ._lifecycle import (
     TERMINAL,
@@ -34,11 +35,12 @@ from ._lifecycle import (
     terminal_at,
 )
 from ._limits import MemoryBudget, Reservation, Slots
+from ._list_query import validate_list_query
+from ._media_fields import decode_video
 from ._output import build_result
 from ._ratelimit import CreateRateLimiter, injected_429_headers
 from ._stats import Stats
 from ._store import IdempotencyEntry, TaskStore
-from ._validation import decode_video, parse_create, validate_list_query
 from ._webhooks import WebhookDispatcher
 from ._wire import JSON_HEADERS, ApiProblem, error_body, not_found, rfc3339, task_dict
 
