@@ -38,7 +38,7 @@ from ._schema import TIMESTAMP_FORMATS, is_number
 from ._schema_check import check_schema
 from ._segment_defs import SegmentDefinitions
 from ._tokens import count_tokens
-from ._wire import ApiProblem, invalid, not_provided, unknown
+from ._wire import ApiProblem, invalid, not_provided, refuse_unknown
 
 MAX_PROMPT_TOKENS = 2000
 # Whitespace costs no token in _tokens' count, so length alone cannot show a prompt is
@@ -106,9 +106,7 @@ def _too_deep() -> ApiProblem:
 def validate_create(body: Any) -> CreateRequest:
     if not isinstance(body, dict):
         raise invalid("body", "The request body must be a JSON object.")
-    for name in body:
-        if name not in _BODY_FIELDS:
-            raise unknown(name)
+    refuse_unknown(body, _BODY_FIELDS)
 
     model, mode = model_and_mode(body)
 
@@ -176,9 +174,7 @@ def _prompt(body: Mapping[str, Any], model: str, mode: str, request: dict[str, A
             raise invalid("prompt_v2", f"prompt_v2 requires model_name {NEWER}.")
         if not isinstance(prompt_v2, dict) or not isinstance(prompt_v2.get("input_text"), str):
             raise invalid("prompt_v2")
-        for key in prompt_v2:
-            if key not in ("input_text", "media_sources"):
-                raise unknown(f"prompt_v2.{key}")
+        refuse_unknown(prompt_v2, ("input_text", "media_sources"), "prompt_v2")
         if "media_sources" in prompt_v2:
             media_sources(prompt_v2["media_sources"], "prompt_v2.media_sources")
         request["prompt_v2"] = without_base64(prompt_v2)
@@ -200,28 +196,16 @@ def _segment_and_window(
     body: Mapping[str, Any], model: str, mode: str, request: dict[str, Any], time_ranges: bool
 ) -> None:
     for name in ("min_segment_duration", "max_segment_duration"):
-        if name in body:
-            value = body[name]
-            if mode != SEGMENTS or not is_number(value) or value < MIN_SEGMENT_SECONDS:
-                raise invalid(name)
-            if time_ranges:
-                raise invalid(
-                    name, f"The {name} and time_ranges parameters are mutually exclusive."
-                )
-            request[name] = value
+        allowed = mode == SEGMENTS
+        _seconds(
+            body, name, request, allowed=allowed, least=MIN_SEGMENT_SECONDS, ranges=time_ranges
+        )
     low, high = request.get("min_segment_duration"), request.get("max_segment_duration")
     if low is not None and high is not None and high < low:
         raise invalid("max_segment_duration")
     for name in ("start_time", "end_time"):
-        if name in body:
-            value = body[name]
-            if model not in NEWER_MODELS or not is_number(value) or value < 0:
-                raise invalid(name)
-            if time_ranges:
-                raise invalid(
-                    name, f"The {name} and time_ranges parameters are mutually exclusive."
-                )
-            request[name] = value
+        allowed = model in NEWER_MODELS
+        _seconds(body, name, request, allowed=allowed, least=0, ranges=time_ranges)
     start, end = request.get("start_time"), request.get("end_time")
     if (
         start is not None
@@ -235,6 +219,26 @@ def _segment_and_window(
         )
 
 
+def _seconds(
+    body: Mapping[str, Any],
+    name: str,
+    request: dict[str, Any],
+    *,
+    allowed: bool,
+    least: float,
+    ranges: bool,
+) -> None:
+    """A seconds field, if sent: a number of at least ``least``, never with time_ranges."""
+    if name not in body:
+        return
+    value = body[name]
+    if not allowed or not is_number(value) or value < least:
+        raise invalid(name)
+    if ranges:
+        raise invalid(name, f"The {name} and time_ranges parameters are mutually exclusive.")
+    request[name] = value
+
+
 def _response_format(response_format: Any, model: str, mode: str) -> tuple[dict[str, Any], bool]:
     """The schema result.data follows, and whether segment definitions carry time ranges."""
     if not isinstance(response_format, dict):
@@ -243,9 +247,7 @@ def _response_format(response_format: Any, model: str, mode: str) -> tuple[dict[
     if kind is None:
         raise not_provided("response_format.type")
     if kind == "json_schema":
-        for name in response_format:
-            if name not in ("type", "json_schema"):
-                raise unknown(f"response_format.{name}")
+        refuse_unknown(response_format, ("type", "json_schema"), "response_format")
         if mode == SEGMENTS:
             raise invalid("response_format.type")
         schema = response_format.get("json_schema")
@@ -256,9 +258,8 @@ def _response_format(response_format: Any, model: str, mode: str) -> tuple[dict[
         check_schema(schema)
         return schema, False
     if kind == "segment_definitions":
-        for name in response_format:
-            if name not in ("type", "segment_definitions", "segment_time_format"):
-                raise unknown(f"response_format.{name}")
+        allowed = ("type", "segment_definitions", "segment_time_format")
+        refuse_unknown(response_format, allowed, "response_format")
         if mode != SEGMENTS:
             raise invalid(
                 "response_format.type",

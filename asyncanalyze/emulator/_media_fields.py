@@ -14,7 +14,7 @@ from typing import Any
 
 from ._media import MAX_VIDEO_BYTES
 from ._model_rules import LATEST_MODEL, SEGMENTS
-from ._wire import ApiProblem, invalid, not_provided, unknown
+from ._wire import ApiProblem, invalid, not_provided, refuse_unknown
 
 MAX_IMAGES = 20
 MAX_MEDIA_SOURCES = 4
@@ -55,9 +55,7 @@ def _media_source(source: Any, where: str, allowed: tuple[str, ...]) -> dict[str
     """One image: a name and exactly one source; the echo keeps no base64 data."""
     if not isinstance(source, dict):
         raise invalid(where)
-    for key in source:
-        if key not in allowed:
-            raise unknown(f"{where}.{key}")
+    refuse_unknown(source, allowed, where)
     if not isinstance(source.get("name"), str) or not source["name"]:
         raise not_provided(f"{where}.name")
     given = [key for key in _IMAGE_SOURCES if key in source]
@@ -95,9 +93,7 @@ def checked_video(video: Any) -> tuple[dict[str, Any], str | None]:
     field = _VIDEO_FIELD.get(kind) if isinstance(kind, str) else None
     if field is None:
         raise invalid("video.type")
-    for name in video:
-        if name not in ("type", field):
-            raise unknown(f"video.{name}")
+    refuse_unknown(video, ("type", field), "video")
     value = video.get(field)
     if value is None:
         raise not_provided(f"video.{field}")

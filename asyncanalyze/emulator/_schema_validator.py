@@ -71,10 +71,7 @@ class SchemaValidator:
 
     @staticmethod
     def _string_ok(value: str, schema: Mapping[str, Any]) -> bool:
-        min_len, max_len = schema.get("minLength"), schema.get("maxLength")
-        if isinstance(min_len, int) and len(value) < min_len:
-            return False
-        if isinstance(max_len, int) and len(value) > max_len:
+        if not _count_ok(len(value), schema, "minLength", "maxLength"):
             return False
         pattern = schema.get("pattern")
         if isinstance(pattern, str):
@@ -85,10 +82,7 @@ class SchemaValidator:
         return True
 
     def _array_ok(self, value: list[Any], schema: Mapping[str, Any], depth: int) -> bool:
-        min_items, max_items = schema.get("minItems"), schema.get("maxItems")
-        if isinstance(min_items, int) and len(value) < min_items:
-            return False
-        if isinstance(max_items, int) and len(value) > max_items:
+        if not _count_ok(len(value), schema, "minItems", "maxItems"):
             return False
         prefix = schema.get("prefixItems")
         items = schema.get("items")
@@ -119,10 +113,7 @@ class SchemaValidator:
             for name in value.keys() - props.keys():
                 if not self.conforms(value[name], extra, depth + 1):
                     return False
-        min_props, max_props = schema.get("minProperties"), schema.get("maxProperties")
-        if isinstance(min_props, int) and len(value) < min_props:
-            return False
-        return not (isinstance(max_props, int) and len(value) > max_props)
+        return _count_ok(len(value), schema, "minProperties", "maxProperties")
 
 
 def _type_ok(value: Any, name: str) -> bool:
@@ -138,3 +129,11 @@ def _type_ok(value: Any, name: str) -> bool:
         "timestamp": number or isinstance(value, str),
     }
     return checks.get(name, True)
+
+
+def _count_ok(count: int, schema: Mapping[str, Any], low_key: str, high_key: str) -> bool:
+    """``count`` (a length, items, properties) within the schema's pair of size keywords."""
+    low, high = schema.get(low_key), schema.get(high_key)
+    if isinstance(low, int) and count < low:
+        return False
+    return not (isinstance(high, int) and count > high)
