@@ -48,8 +48,10 @@ def _unsupported_keyword(node: Any) -> str | None:
         for key, value in node.items():
             if key in _UNSUPPORTED_KEYWORDS:
                 return str(key)
-            # Under "properties" the keys are names the user chose, not keywords.
-            children = value.values() if key in ("properties", "$defs") else [value]
+            # Under "properties" the keys are names the user chose, not keywords. Either may
+            # not be an object at all: schema_problem() names that mistake afterwards.
+            named = key in ("properties", "$defs") and isinstance(value, dict)
+            children = value.values() if named else [value]
             for child in children:
                 found = _unsupported_keyword(child)
                 if found is not None:

@@ -45,5 +45,8 @@ def is_unreachable_host(url: str) -> bool:
 
 
 def is_loopback(url: str) -> bool:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket, which the create check lets through
+        return False
     return parts.scheme == "http" and (parts.hostname or "").lower() in _LOOPBACK_HOSTS
