@@ -16,7 +16,7 @@ DEFAULT_WEBHOOK_RETRY_BASE = 0.5  # real seconds before the 2nd attempt; doubles
 API_PREFIX = "/v1.3"
 ADMIN_PREFIX = "/_emulator"
 
-ENDPOINTS = ("list", "create", "retrieve", "delete")
+ENDPOINTS = ("list", "create", "retrieve", "delete", "cancel")
 ALL_ENDPOINTS = "*"
 
 ErrorShape = Literal["nested", "flat"]

@@ -4,9 +4,10 @@ Choices where the platform's behaviour is not documented (README, "Emulator fide
 - Body fields: the brief's five plus the platform's newer optional ones from the OpenAPI
   (``custom_id``, ``model_name``, ``analysis_mode``, ``prompt_v2``, segment and clip fields) are
   accepted; anything else is ``400 parameter_unknown``.
-- ``response_format`` ``segment_definitions`` is accepted with ``model_name: pegasus1.5`` and
-  ``analysis_mode: time_based_metadata``, as the platform documents; the result is JSON keyed
-  by definition id.
+- ``response_format`` ``segment_definitions`` is accepted with ``model_name: pegasus1.5`` (or
+  the newer ``pegasus1.6`` the platform's SDK 1.3.6 lists) and ``analysis_mode:
+  time_based_metadata``, as the platform documents; the result is JSON keyed by definition id.
+- ``image`` inputs (the platform's SDK 1.3.6, pegasus1.6) are not modeled: ``501``.
 - JSON-schema keywords the platform documents as unsupported (``minLength``, ``maxLength``,
   ``additionalProperties``, ``uniqueItems``, ``maxItems``) answer ``422``; a ``timestamp`` type
   without a valid ``format`` answers ``400`` with the platform's message.
@@ -23,16 +24,19 @@ from typing import Any
 
 from . import _content
 from ._lifecycle import STATUSES
-from ._wire import ApiProblem, invalid, not_provided, unknown
+from ._wire import ApiProblem, invalid, not_modeled, not_provided, unknown
 
 MAX_VIDEO_BYTES = 30 * 1024 * 1024
 MAX_PROMPT_TOKENS = 2000
-MODELS = ("pegasus1.2", "pegasus1.5")
+MODELS = ("pegasus1.2", "pegasus1.5", "pegasus1.6")
+# The models with segmentation, clips and prompt_v2 (the OpenAPI names 1.5; the SDK adds 1.6).
+_NEWER_MODELS = frozenset({"pegasus1.5", "pegasus1.6"})
+_NEWER_MODEL_NAMES = "pegasus1.5 or pegasus1.6"
 ANALYSIS_MODES = ("general", "time_based_metadata")
-MAX_TOKENS_LIMIT = {"pegasus1.2": 4096, "pegasus1.5": 98304}
+MAX_TOKENS_LIMIT = {"pegasus1.2": 4096, "pegasus1.5": 98304, "pegasus1.6": 98304}
 DEFAULT_MAX_TOKENS = 4096
 DEFAULT_SEGMENT_MAX_TOKENS = 32768
-LIST_STATUSES = (*STATUSES, "canceled")
+LIST_STATUSES = STATUSES
 MAX_PAGE_LIMIT = 50
 DEFAULT_PAGE_LIMIT = 10
 
@@ -103,6 +107,8 @@ def _is_int(value: Any) -> bool:
 def validate_create(body: Any) -> CreateRequest:
     if not isinstance(body, dict):
         raise invalid("body", "The request body must be a JSON object.")
+    if "image" in body:
+        raise not_modeled("image inputs")
     for name in body:
         if name not in _BODY_FIELDS:
             raise unknown(name)
@@ -113,8 +119,10 @@ def validate_create(body: Any) -> CreateRequest:
     mode = body.get("analysis_mode", "general")
     if mode not in ANALYSIS_MODES:
         raise invalid("analysis_mode")
-    if mode == "time_based_metadata" and model != "pegasus1.5":
-        raise invalid("analysis_mode", "time_based_metadata requires model_name pegasus1.5.")
+    if mode == "time_based_metadata" and model not in _NEWER_MODELS:
+        raise invalid(
+            "analysis_mode", f"time_based_metadata requires model_name {_NEWER_MODEL_NAMES}."
+        )
 
     request: dict[str, Any] = {}
     video, payload = _video(body.get("video"))
@@ -215,8 +223,8 @@ def _prompt(body: Mapping[str, Any], model: str, mode: str, request: dict[str, A
         raise invalid("prompt_v2", "The prompt and prompt_v2 parameters are mutually exclusive.")
     if has_v2:
         prompt_v2 = body["prompt_v2"]
-        if model != "pegasus1.5":
-            raise invalid("prompt_v2", "prompt_v2 requires model_name pegasus1.5.")
+        if model not in _NEWER_MODELS:
+            raise invalid("prompt_v2", f"prompt_v2 requires model_name {_NEWER_MODEL_NAMES}.")
         if not isinstance(prompt_v2, dict) or not isinstance(prompt_v2.get("input_text"), str):
             raise invalid("prompt_v2")
         request["prompt_v2"] = prompt_v2
@@ -247,7 +255,7 @@ def _segment_and_clip(
     for name in ("start_time", "end_time"):
         if name in body:
             value = body[name]
-            if model != "pegasus1.5" or not _is_number(value) or value < 0:
+            if model not in _NEWER_MODELS or not _is_number(value) or value < 0:
                 raise invalid(name)
             request[name] = value
     start, end = request.get("start_time"), request.get("end_time")
@@ -278,11 +286,11 @@ def _response_format(response_format: Any, model: str, mode: str) -> dict[str, A
         for name in response_format:
             if name not in ("type", "segment_definitions", "segment_time_format"):
                 raise unknown(f"response_format.{name}")
-        if model != "pegasus1.5" or mode != "time_based_metadata":
+        if model not in _NEWER_MODELS or mode != "time_based_metadata":
             raise invalid(
                 "response_format.type",
-                "segment_definitions requires model_name pegasus1.5 and analysis_mode "
-                "time_based_metadata.",
+                f"segment_definitions requires model_name {_NEWER_MODEL_NAMES} and analysis_mode"
+                " time_based_metadata.",
             )
         if response_format.get("segment_time_format", "seconds") not in _TIMESTAMP_FORMATS:
             raise invalid("response_format.segment_time_format")

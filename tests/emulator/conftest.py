@@ -105,6 +105,14 @@ class Api:
     async def delete(self, task_id: str, **kwargs: Any) -> Answer:
         return await self.call("DELETE", f"/analyze/tasks/{task_id}", schema=None, **kwargs)
 
+    async def cancel(self, task_id: str, **kwargs: Any) -> Answer:
+        return await self.call(
+            "POST",
+            f"/analyze/tasks/{task_id}/cancel",
+            schema="CancelAnalyzeTaskResponse",
+            **kwargs,
+        )
+
 
 @pytest.fixture
 def clock() -> ManualClock:
