@@ -22,6 +22,7 @@ __all__ = [
     "AnalyzeTaskResultUsage",
     "AnalyzeTaskStatus",
     "AnalyzeTaskWebhookInfo",
+    "CancelAnalyzeTaskResponse",
     "CreateAnalyzeTaskResponse",
     "FinishReason",
     "Omit",
@@ -134,6 +135,15 @@ class ResponseFormat:
 
 @attrs.frozen
 class CreateAnalyzeTaskResponse:
+    task_id: str
+    status: AnalyzeTaskStatus
+
+
+@attrs.frozen
+class CancelAnalyzeTaskResponse:
+    """The answer to ``tasks.cancel``: the task and its final status, ``canceled``. The same
+    answer comes back when the task was already canceled by an earlier request."""
+
     task_id: str
     status: AnalyzeTaskStatus
 

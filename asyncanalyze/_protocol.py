@@ -45,6 +45,7 @@ except ImportError:  # pragma: no cover - exercised when the extra is absent
 
 __all__ = [
     "RawResponse",
+    "cancel_path",
     "decode",
     "encode_json",
     "error_for_response",
@@ -94,6 +95,11 @@ def task_path(task_id: object) -> str:
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in task_id):
         raise InvalidRequestError("task_id", "must not contain control characters")
     return f"{TASKS_PATH}/{quote(task_id, safe='')}"
+
+
+def cancel_path(task_id: object) -> str:
+    """The cancel endpoint of one task: :func:`task_path`'s escaping, then ``/cancel``."""
+    return f"{task_path(task_id)}/cancel"
 
 
 def encode_json(value: Any) -> bytes:

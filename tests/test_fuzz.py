@@ -240,6 +240,7 @@ def answer_everything(mock: aioresponses) -> None:
     mock.post(tasks, status=202, payload={"task_id": "t1", "status": "queued"}, repeat=True)
     mock.get(one_task, payload=task_json(), repeat=True)
     mock.delete(one_task, status=204, repeat=True)
+    mock.post(one_task, payload={"task_id": "t1", "status": "canceled"}, repeat=True)
 
 
 def works_or_refuses_unsent(call: Callable[[AnalyzeAsyncClient], Awaitable[Any]]) -> None:
@@ -313,10 +314,11 @@ def test_create_arguments(
 
 @FUZZ
 @given(task=task_refs, options=request_options)
-def test_retrieve_and_delete_arguments(task: Any, options: Any) -> None:
-    """retrieve and delete with any id and options work or are refused before sending."""
+def test_retrieve_delete_and_cancel_arguments(task: Any, options: Any) -> None:
+    """retrieve, delete and cancel with any id and options work or are refused before sending."""
     works_or_refuses_unsent(lambda c: c.tasks.retrieve(task, request_options=options))
     works_or_refuses_unsent(lambda c: c.tasks.delete(task, request_options=options))
+    works_or_refuses_unsent(lambda c: c.tasks.cancel(task, request_options=options))
 
 
 @FUZZ
