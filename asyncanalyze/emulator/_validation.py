@@ -35,6 +35,7 @@ _NEWER_MODEL_NAMES = "pegasus1.5 or pegasus1.6"
 ANALYSIS_MODES = ("general", "time_based_metadata")
 MAX_TOKENS_LIMIT = {"pegasus1.2": 4096, "pegasus1.5": 98304, "pegasus1.6": 98304}
 DEFAULT_MAX_TOKENS = 4096
+UNLIMITED = "unlimited"  # max_tokens for segmentation with pegasus1.6 (the SDK 1.3.6)
 DEFAULT_SEGMENT_MAX_TOKENS = 32768
 LIST_STATUSES = STATUSES
 MAX_PAGE_LIMIT = 50
@@ -135,15 +136,24 @@ def validate_create(body: Any) -> CreateRequest:
             raise invalid("temperature")
         request["temperature"] = temperature
 
-    if "max_tokens" in body:
-        max_tokens = body["max_tokens"]
-        if not _is_int(max_tokens) or not 1 <= max_tokens <= MAX_TOKENS_LIMIT[model]:
-            raise invalid("max_tokens")
-        request["max_tokens"] = max_tokens
     default_tokens = (
         DEFAULT_SEGMENT_MAX_TOKENS if mode == "time_based_metadata" else DEFAULT_MAX_TOKENS
     )
-    request["max_tokens_effective"] = request.get("max_tokens", default_tokens)
+    if "max_tokens" in body:
+        max_tokens = body["max_tokens"]
+        if max_tokens == UNLIMITED:
+            if mode != "time_based_metadata" or model != "pegasus1.6":
+                raise invalid(
+                    "max_tokens",
+                    "max_tokens unlimited requires analysis_mode time_based_metadata and"
+                    " model_name pegasus1.6.",
+                )
+            default_tokens = MAX_TOKENS_LIMIT[model]  # what the generator may write at most
+        elif not _is_int(max_tokens) or not 1 <= max_tokens <= MAX_TOKENS_LIMIT[model]:
+            raise invalid("max_tokens")
+        request["max_tokens"] = max_tokens
+    limit = request.get("max_tokens", default_tokens)
+    request["max_tokens_effective"] = default_tokens if limit == UNLIMITED else limit
 
     output_schema = None
     if "response_format" in body:

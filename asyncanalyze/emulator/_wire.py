@@ -102,7 +102,8 @@ def request_params(record: TaskRecord, *, shortened: bool) -> dict[str, Any]:
             else prompt_v2
         )
     params["temperature"] = request.get("temperature", 0.2)
-    params["max_tokens"] = request["max_tokens_effective"]
+    # As sent when it was "unlimited"; else the limit in force (the default when unset).
+    params["max_tokens"] = request.get("max_tokens", request["max_tokens_effective"])
     for name in ("min_segment_duration", "max_segment_duration", "start_time", "end_time"):
         if name in request:
             params[name] = request[name]

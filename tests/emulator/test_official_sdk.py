@@ -173,6 +173,13 @@ async def walk_create(tasks: AsyncTasksClient, clock: ManualClock) -> None:
         {
             "model_name": "pegasus1.6",
             "video": VIDEO,
+            "analysis_mode": "time_based_metadata",
+            "response_format": SEGMENTS,
+            "max_tokens": "unlimited",
+        },
+        {
+            "model_name": "pegasus1.6",
+            "video": VIDEO,
             "prompt_v_2": AnalyzePromptV2(input_text="Hi"),
         },
     ]
@@ -192,6 +199,8 @@ async def walk_create(tasks: AsyncTasksClient, clock: ManualClock) -> None:
     assert sent == parameters(AsyncTasksClient.create)
     with pytest.raises(BadRequestError):
         await tasks.create(video=VIDEO, prompt="p", temperature=3)
+    with pytest.raises(BadRequestError):  # unlimited is for pegasus1.6 segmentation only
+        await tasks.create(video=VIDEO, prompt="p", max_tokens="unlimited")
 
 
 async def walk_list(tasks: AsyncTasksClient, clock: ManualClock) -> None:
