@@ -137,7 +137,8 @@ class NotFoundError(APIStatusError):
 
 
 class ConflictError(APIStatusError):
-    """409: the task is still being processed and cannot be deleted."""
+    """409: the task's state forbids it: still being processed (delete), or already ended
+    ``ready``/``failed`` (cancel)."""
 
 
 class UnprocessableEntityError(APIStatusError):

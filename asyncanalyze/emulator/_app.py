@@ -392,12 +392,17 @@ class EmulatorService:
         await self.store.delete(record)
         return web.Response(status=204)
 
-    async def cancel_task(self, request: web.Request) -> web.Response:
-        owner = self._owner(request)
+    def _requested_task(self, request: web.Request) -> TaskRecord:
+        """The task the path names, if the caller's key owns it (404 otherwise)."""
         task_id = request.match_info["task_id"]
-        record = self.store.get(task_id, owner)
+        record = self.store.get(task_id, self._owner(request))
         if record is None:
             raise not_found(task_id)
+        return record
+
+    async def cancel_task(self, request: web.Request) -> web.Response:
+        record = self._requested_task(request)
+        task_id = record.task_id
         now = self.clock.now()
         status = status_at(record, now)
         if status in CANCELABLE:
