@@ -18,6 +18,7 @@ from ._models import (
     VideoContext_Base64String,
     VideoContext_Url,
 )
+from ._numbers import check_between, check_count
 
 __all__ = [
     "MAX_BASE64_VIDEO_BYTES",
@@ -59,10 +60,6 @@ _JSON_INT_MAX: Final = 2**64 - 1
 _KNOWN_STATUSES: Final = tuple(status.value for status in AnalyzeTaskStatus)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def check_text(parameter: str, text: str) -> str:
     """``text`` itself, if it can be sent: a lone surrogate ("\\ud800") has no UTF-8 form."""
     if not text.isascii():  # isascii() is O(1): the common case costs nothing
@@ -102,44 +99,23 @@ def check_idempotency_key(key: object) -> str | None:
 def check_temperature(temperature: object) -> float | Omit:
     if temperature is OMIT:
         return OMIT
-    if isinstance(temperature, bool) or not isinstance(temperature, int | float):
-        raise InvalidRequestError("temperature", "must be a number between 0 and 1")
-    if not (math.isfinite(temperature) and 0.0 <= temperature <= 1.0):
-        raise InvalidRequestError("temperature", f"must be between 0 and 1, got {temperature}")
-    return float(temperature)
+    return check_between("temperature", temperature, 0, 1)
 
 
 def check_max_tokens(max_tokens: object) -> int | Omit:
     if max_tokens is OMIT:
         return OMIT
-    if not _is_int(max_tokens):
-        raise InvalidRequestError("max_tokens", f"must be an int, got {type(max_tokens).__name__}")
-    assert isinstance(max_tokens, int)
-    if not 1 <= max_tokens <= MAX_TOKENS_LIMIT:
-        raise InvalidRequestError(
-            "max_tokens", f"must be between 1 and {MAX_TOKENS_LIMIT}, got {max_tokens}"
-        )
-    return max_tokens
+    return check_count("max_tokens", max_tokens, minimum=1, maximum=MAX_TOKENS_LIMIT)
 
 
 def check_page(page: object) -> int | None:
-    if page is None:
-        return None
-    if not _is_int(page) or page < 1:  # type: ignore[operator]
-        raise InvalidRequestError("page", f"must be an int >= 1, got {page!r}")
-    assert isinstance(page, int)
-    return page
+    return None if page is None else check_count("page", page, minimum=1)
 
 
 def check_page_limit(page_limit: object) -> int | None:
     if page_limit is None:
         return None
-    if not _is_int(page_limit) or not 1 <= page_limit <= MAX_PAGE_LIMIT:  # type: ignore[operator]
-        raise InvalidRequestError(
-            "page_limit", f"must be an int between 1 and {MAX_PAGE_LIMIT}, got {page_limit!r}"
-        )
-    assert isinstance(page_limit, int)
-    return page_limit
+    return check_count("page_limit", page_limit, minimum=1, maximum=MAX_PAGE_LIMIT)
 
 
 def check_status(status: object) -> str | None:

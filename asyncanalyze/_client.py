@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import ipaddress
 import logging
-import math
 import os
 import platform
 import random
@@ -32,6 +31,7 @@ from ._config import (
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_CONNECTION_LIMIT,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_POLL_TIMEOUT,
     DEFAULT_TIMEOUT,
     PollPolicy,
@@ -45,6 +45,7 @@ from ._errors import (
     InvalidRequestError,
     RateLimitError,
 )
+from ._numbers import check_count, check_positive
 from ._protocol import TASKS_PATH, RawResponse, encode_json, error_for_response
 from ._ratelimit import RateGate
 from ._retry import Sleep, retry_after_failure
@@ -103,21 +104,9 @@ def _resolve_api_key(api_key: str | None) -> str:
     return key.strip()
 
 
-def _check_seconds(name: str, value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise InvalidRequestError(name, f"must be a finite number of seconds > 0, got {value!r}")
-    return float(value)
-
-
-def _check_retries(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidRequestError(name, f"must be an int >= 0, got {value!r}")
-    return value
+def _check_policy(name: str, value: object, cls: type) -> None:
+    if value is not None and not isinstance(value, cls):
+        raise InvalidRequestError(name, f"must be a {cls.__name__}, got {type(value).__name__}")
 
 
 def _check_ssl_context(ssl_context: ssl.SSLContext | None) -> None:
@@ -145,7 +134,8 @@ class AnalyzeAsyncClient:
       connect_timeout    seconds to open a connection (default 10).
       max_retries        retries per request (default 3); or a full ``retry_policy``.
       poll_policy        how ``await_result`` spaces its polls (:class:`PollPolicy`).
-      poll_timeout       default deadline of ``await_result`` (default 3 hours).
+      poll_timeout       default deadline of ``await_result`` (default 3 hours; math.inf:
+                         none).
       connection_limit   concurrent connections of the pool (default 100).
       session            a borrowed ``aiohttp.ClientSession``: used, never closed.
       ssl_context        a custom ``ssl.SSLContext`` (e.g. a private CA); verification stays on.
@@ -155,6 +145,9 @@ class AnalyzeAsyncClient:
       bulk_interval      seconds between sweeps in bulk mode (8): the worst detection lag.
       creates_per_minute your plan's create quota, if you know it: creates are spaced evenly
                          so none meets a 429 (429s are coordinated in any case).
+      max_response_bytes the largest response body read, after decompression (16 MiB); a
+                         larger 2xx raises ResponseTooLargeError, of an error only the
+                         first 64 KiB are read.
       sleep, clock       replacements for asyncio.sleep and the loop clock, for tests: every
                          wait (retries, polls, deadlines) goes through them.
     """
@@ -181,18 +174,19 @@ class AnalyzeAsyncClient:
         bulk_threshold: int = DEFAULT_BULK_THRESHOLD,
         bulk_interval: float = DEFAULT_BULK_INTERVAL,
         creates_per_minute: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._api_key = _resolve_api_key(api_key)
         self._base_url = _resolve_base_url(base_url, allow_insecure_http)
-        _check_seconds("timeout", timeout)
-        _check_seconds("connect_timeout", connect_timeout)
-        if not isinstance(connection_limit, int) or connection_limit < 1:
-            raise InvalidRequestError("connection_limit", "must be an int >= 1")
-        if not isinstance(poll_timeout, int | float) or poll_timeout <= 0:
-            raise InvalidRequestError("poll_timeout", "must be a number of seconds > 0")
+        check_positive("timeout", timeout)
+        check_positive("connect_timeout", connect_timeout)
+        check_count("connection_limit", connection_limit, minimum=1)
+        check_positive("poll_timeout", poll_timeout, infinite_ok=True)
+        _check_policy("retry_policy", retry_policy, RetryPolicy)
+        _check_policy("poll_policy", poll_policy, PollPolicy)
         policy = retry_policy or RetryPolicy()
         if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=_check_retries("max_retries", max_retries))
+            policy = attrs.evolve(policy, max_retries=check_count("max_retries", max_retries))
         _check_ssl_context(ssl_context)
         self.retry_policy: RetryPolicy = policy
         self.poll_policy: PollPolicy = poll_policy or PollPolicy()
@@ -211,6 +205,7 @@ class AnalyzeAsyncClient:
             connection_limit=connection_limit,
             connect_timeout=float(connect_timeout),
             ssl_context=ssl_context,
+            max_response_bytes=check_count("max_response_bytes", max_response_bytes, minimum=1),
         )
         base_headers = {
             "x-api-key": self._api_key,
@@ -224,14 +219,8 @@ class AnalyzeAsyncClient:
         self._closed = False
         self._rate_gate = RateGate(self.clock)
         if creates_per_minute is not None:
-            if (
-                isinstance(creates_per_minute, bool)
-                or not isinstance(creates_per_minute, int | float)
-                or not math.isfinite(creates_per_minute)
-                or creates_per_minute <= 0
-            ):
-                raise InvalidRequestError("creates_per_minute", "must be a number > 0")
-            self._rate_gate.limit(_CREATE_ROUTE, float(creates_per_minute))
+            rate = check_positive("creates_per_minute", creates_per_minute)
+            self._rate_gate.limit(_CREATE_ROUTE, rate)
         self.tasks = TasksClient(self)
 
     # -- identity -----------------------------------------------------------------------------
@@ -330,13 +319,11 @@ class AnalyzeAsyncClient:
         timeout = self._timeout
         policy = self.retry_policy
         if options is not None:
+            # RequestOptions checked its numbers when it was built.
             if options.timeout_in_seconds is not None:
-                timeout = _check_seconds(
-                    "request_options.timeout_in_seconds", options.timeout_in_seconds
-                )
+                timeout = float(options.timeout_in_seconds)
             if options.max_retries is not None:
-                retries = _check_retries("request_options.max_retries", options.max_retries)
-                policy = attrs.evolve(policy, max_retries=retries)
+                policy = attrs.evolve(policy, max_retries=options.max_retries)
             if options.additional_query_parameters:
                 params = {**(params or {}), **options.additional_query_parameters}
             if options.additional_body_parameters and body is not None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
 
+from ._numbers import check_between, check_count, check_non_negative, check_positive
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_CONNECTION_LIMIT",
     "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_POLL_TIMEOUT",
     "DEFAULT_TIMEOUT",
@@ -34,6 +38,12 @@ DEFAULT_CONNECTION_LIMIT: Final = 100
 # Three retries ride out a deploy blip or a 429 burst (~0.5+1+2 s of backoff) without turning a
 # real outage into minutes of silent waiting.
 DEFAULT_MAX_RETRIES: Final = 3
+# The largest answer is a page of 50 ready tasks, each with a result of up to 4,096 tokens
+# (~16 KiB of text, ~100 KiB if every character is JSON-escaped) and its request echoed
+# (a 2,000-token prompt, a response_format schema): a few MiB at worst. 16 MiB leaves a wide
+# margin, even for results of Pegasus 1.5's larger budgets, while one hostile answer (or a
+# gzip bomb) can no longer take hundreds of MiB.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
 # A 2-hour video can take tens of minutes to analyze; three hours bounds a forgotten wait.
 DEFAULT_POLL_TIMEOUT: Final = 3 * 3600.0
 
@@ -57,10 +67,11 @@ class RetryPolicy:
     max_retry_after: float = 60.0
 
     def __attrs_post_init__(self) -> None:
-        if self.max_retries < 0 or self.max_rate_limit_retries < 0:
-            raise ValueError("retry counts must be >= 0")
-        if self.initial_delay < 0 or self.max_delay < 0 or self.max_retry_after < 0:
-            raise ValueError("delays must be >= 0")
+        check_count("max_retries", self.max_retries)
+        check_count("max_rate_limit_retries", self.max_rate_limit_retries)
+        check_non_negative("initial_delay", self.initial_delay)
+        check_non_negative("max_delay", self.max_delay)
+        check_non_negative("max_retry_after", self.max_retry_after)
 
 
 @attrs.frozen
@@ -79,12 +90,10 @@ class PollPolicy:
     jitter: float = 0.2
 
     def __attrs_post_init__(self) -> None:
-        if self.initial_delay < 0 or self.max_delay < 0:
-            raise ValueError("poll delays must be >= 0")
-        if self.multiplier < 1:
-            raise ValueError("multiplier must be >= 1")
-        if not 0 <= self.jitter <= 1:
-            raise ValueError("jitter must be within 0..1")
+        check_non_negative("initial_delay", self.initial_delay)
+        check_non_negative("max_delay", self.max_delay)
+        check_between("multiplier", self.multiplier, 1, math.inf)
+        check_between("jitter", self.jitter, 0, 1)
 
     def delay(self, poll_number: int) -> float:
         """The un-jittered gap before poll ``poll_number`` (1-based)."""
@@ -104,3 +113,9 @@ class RequestOptions:
     additional_headers: Mapping[str, str] | None = None
     additional_query_parameters: Mapping[str, Any] | None = None
     additional_body_parameters: Mapping[str, Any] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.timeout_in_seconds is not None:
+            check_positive("request_options.timeout_in_seconds", self.timeout_in_seconds)
+        if self.max_retries is not None:
+            check_count("request_options.max_retries", self.max_retries)

@@ -15,6 +15,7 @@
     │   ├── RateLimitError 429 (.retry_after)
     │   └── InternalServerError 5xx
     ├── ResponseValidationError                   a 2xx body that does not fit the model
+    │   └── ResponseTooLargeError                 ... or is over max_response_bytes
     ├── ResultParseError (also a ValueError)      result.data is not the JSON / shape asked for
     ├── WebhookVerificationError                  a webhook request to reject: signature, body
     ├── TaskFailedError                           await_result saw failed/canceled: .task
@@ -24,13 +25,14 @@
         └── JournalMismatchError                  ... or written for another server or API key
 
 Errors carry their data as attributes; messages never include the API key because no
-error is ever built from request headers.
+error is ever built from request headers. A ``.body`` keeps at most the first
+``KEPT_BODY_BYTES`` of a response: errors are kept (in outcomes, in logs), bodies can be huge.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from ._models import AnalyzeTaskResponse
@@ -52,6 +54,7 @@ __all__ = [
     "PermissionDeniedError",
     "PollTimeoutError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "ResultParseError",
     "TaskCanceledError",
@@ -59,6 +62,15 @@ __all__ = [
     "UnprocessableEntityError",
     "WebhookVerificationError",
 ]
+
+
+# Enough for any error document and a useful look at a malformed one; a thousand failed
+# outcomes then hold at most 64 MiB of bodies, not a thousand copies of a huge answer.
+KEPT_BODY_BYTES: Final = 64 * 1024
+
+
+def _kept(body: bytes) -> bytes:
+    return body if len(body) <= KEPT_BODY_BYTES else body[:KEPT_BODY_BYTES]
 
 
 class AnalyzeError(Exception):
@@ -115,7 +127,7 @@ class APIStatusError(AnalyzeError):
         self.message = message
         self.status_code = status_code
         self.code = code
-        self.body = body
+        self.body = _kept(body)
         self.headers: Mapping[str, str] = headers or {}
         self.request_id = request_id
 
@@ -158,12 +170,29 @@ class InternalServerError(APIStatusError):
 
 
 class ResponseValidationError(AnalyzeError):
-    """A 2xx response whose body does not fit the expected model; ``body`` is the raw bytes."""
+    """A 2xx response whose body does not fit the expected model; ``body`` is the raw bytes
+    (their first ``KEPT_BODY_BYTES``; the message gives the full size)."""
 
     def __init__(self, message: str, *, body: bytes, status_code: int) -> None:
-        super().__init__(f"{message} (status {status_code}, {len(body)} bytes)")
-        self.body = body
+        super().__init__(f"{message} (status {status_code}, {len(body):,} bytes)")
+        self.body = _kept(body)
         self.status_code = status_code
+
+
+class ResponseTooLargeError(ResponseValidationError):
+    """A 2xx body larger than the client's ``max_response_bytes`` (``limit``), counted after
+    decompression; reading stopped there. Not retried: the same request would get the same
+    answer. ``body`` is the start of what was read."""
+
+    def __init__(self, *, limit: int, body: bytes, status_code: int) -> None:
+        AnalyzeError.__init__(
+            self,
+            f"response body is larger than max_response_bytes ({limit:,} bytes), so it was"
+            f" not read further (status {status_code})",
+        )
+        self.body = _kept(body)
+        self.status_code = status_code
+        self.limit = limit
 
 
 class ResultParseError(AnalyzeError, ValueError):
@@ -186,7 +215,7 @@ class WebhookVerificationError(AnalyzeError):
 
     def __init__(self, message: str, *, body: bytes | None = None) -> None:
         super().__init__(message)
-        self.body = body
+        self.body = None if body is None else _kept(body)
 
 
 class TaskFailedError(AnalyzeError):

@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 from urllib.parse import quote
 
 import attrs
@@ -30,6 +30,7 @@ from ._errors import (
     ResponseValidationError,
     UnprocessableEntityError,
 )
+from ._models import AnalyzeTaskResponse, CancelAnalyzeTaskResponse, CreateAnalyzeTaskResponse
 
 try:  # the optional [speed] extra: orjson decodes ~2x faster than the stdlib
     import orjson
@@ -47,6 +48,9 @@ __all__ = [
     "RawResponse",
     "cancel_path",
     "decode",
+    "decode_canceled",
+    "decode_created",
+    "decode_task",
     "encode_json",
     "error_for_response",
     "parse_retry_after",
@@ -94,7 +98,11 @@ def task_path(task_id: object) -> str:
         raise InvalidRequestError("task_id", f"{task_id!r} is not a task id (path characters)")
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in task_id):
         raise InvalidRequestError("task_id", "must not contain control characters")
-    return f"{TASKS_PATH}/{quote(task_id, safe='')}"
+    try:
+        segment = quote(task_id, safe="")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800"): no URL can carry it
+        raise InvalidRequestError("task_id", "must be valid Unicode text") from None
+    return f"{TASKS_PATH}/{segment}"
 
 
 def cancel_path(task_id: object) -> str:
@@ -122,6 +130,53 @@ def decode(response: RawResponse, cls: type[T]) -> T:
             body=response.body,
             status_code=response.status,
         ) from exc
+
+
+def decode_task(response: RawResponse, task_id: str) -> AnalyzeTaskResponse:
+    """A retrieve's answer, refused (ResponseValidationError) unless it is ``task_id``'s.
+
+    Another task's answer (a confused cache, proxy or server) would otherwise hand one
+    wait another task's result. Ids compare without regard to case: they are hex, and a
+    server may answer with its canonical spelling.
+    """
+    return _for_task(decode(response, AnalyzeTaskResponse), task_id, response)
+
+
+def decode_canceled(response: RawResponse, task_id: str) -> CancelAnalyzeTaskResponse:
+    """A cancel's answer, refused unless it is ``task_id``'s (as :func:`decode_task`)."""
+    return _for_task(decode(response, CancelAnalyzeTaskResponse), task_id, response)
+
+
+class _AboutATask(Protocol):
+    @property
+    def task_id(self) -> str: ...
+
+
+_Answer = TypeVar("_Answer", bound=_AboutATask)
+
+
+def _for_task(answer: _Answer, task_id: str, response: RawResponse) -> _Answer:
+    if answer.task_id != task_id and answer.task_id.casefold() != task_id.casefold():
+        raise ResponseValidationError(
+            f"asked for task {task_id!r}, the response is for task {answer.task_id!r}",
+            body=response.body,
+            status_code=response.status,
+        )
+    return answer
+
+
+def decode_created(response: RawResponse) -> CreateAnalyzeTaskResponse:
+    """A create's answer, refused unless its task id is one a later request can use."""
+    created = decode(response, CreateAnalyzeTaskResponse)
+    try:
+        task_path(created.task_id)
+    except InvalidRequestError as exc:
+        raise ResponseValidationError(
+            f"the created task_id cannot name a task ({exc.rule})",
+            body=response.body,
+            status_code=response.status,
+        ) from None
+    return created
 
 
 def _error_fields(body: bytes) -> tuple[str | None, str]:

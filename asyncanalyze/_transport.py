@@ -1,6 +1,8 @@
 """The only aiohttp client code: one session per client and one ``send``.
 
-aiohttp's exceptions become ours here and nowhere else.
+aiohttp's exceptions become ours here and nowhere else. Bodies are read incrementally and
+never past a cap, counted after decompression: a 2xx over ``max_response_bytes`` raises
+ResponseTooLargeError, and of an error answer only its first KEPT_BODY_BYTES are read.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from ._errors import APIConnectionError, APITimeoutError, ClientStateError, InvalidRequestError
+from ._errors import (
+    KEPT_BODY_BYTES,
+    APIConnectionError,
+    APITimeoutError,
+    ClientStateError,
+    InvalidRequestError,
+    ResponseTooLargeError,
+)
 from ._protocol import RawResponse
 
 __all__ = ["Transport"]
@@ -29,8 +38,10 @@ class Transport:
         connection_limit: int,
         connect_timeout: float,
         ssl_context: ssl.SSLContext | None,
+        max_response_bytes: int,
     ) -> None:
         self._session = session
+        self._max_response_bytes = max_response_bytes
         self._owns_session = session is None
         self._connection_limit = connection_limit
         self._connect_timeout = connect_timeout
@@ -99,7 +110,7 @@ class Transport:
                 # A borrowed session may raise on non-2xx; statuses are ours to interpret.
                 raise_for_status=False,
             ) as response:
-                payload = await response.read()
+                payload = await self._read_body(response)
                 return RawResponse(response.status, response.headers, payload)
         except (aiohttp.ConnectionTimeoutError, aiohttp.SocketTimeoutError) as exc:
             # A connect timeout happens before anything is sent, but the socket-read kind may not.
@@ -123,6 +134,26 @@ class Transport:
             error = InvalidRequestError("request", f"cannot be encoded: {exc}")
         raise error from None
 
+    async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
+        status = response.status
+        ok = 200 <= status < 300
+        # Of an error answer the status says what happened; a prefix of the body explains it.
+        limit = self._max_response_bytes if ok else min(self._max_response_bytes, KEPT_BODY_BYTES)
+        declared = response.content_length
+        encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+        if declared is not None and not encoded:
+            if declared <= limit:
+                # The common case, read as it always was: aiohttp reads exactly the declared
+                # length, so this cannot hold more than the limit.
+                return await response.read()
+            if ok:
+                raise ResponseTooLargeError(limit=limit, body=b"", status_code=status)
+        body, complete = await _read_at_most(response.content, limit)
+        if ok and not complete:
+            # Leaving the "async with" unread closes the connection instead of draining it.
+            raise ResponseTooLargeError(limit=limit, body=body, status_code=status)
+        return body
+
     async def aclose(self) -> None:
         self._closed = True
         session, self._session = self._session, None
@@ -130,3 +161,33 @@ class Transport:
             await session.close()
             # Give the SSL transports a tick to finish closing, as aiohttp's docs advise.
             await asyncio.sleep(0)
+
+
+async def _read_at_most(content: aiohttp.StreamReader, limit: int) -> tuple[bytes, bool]:
+    """The (decompressed) body and True if it ends within ``limit`` bytes; else its first
+    ``min(limit, KEPT_BODY_BYTES)`` bytes and False.
+
+    One buffered chunk at a time, never a join of the whole buffer: aiohttp inflates a
+    compressed body as it is read, so at most one chunk beyond the limit is ever held,
+    whatever the compression ratio (a 300 MiB gzip bomb costs the limit, not 300 MiB).
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await content.readany()
+        if not chunk:
+            return b"".join(chunks), True
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return _head(chunks, min(limit, KEPT_BODY_BYTES)), False
+
+
+def _head(chunks: list[bytes], size: int) -> bytes:
+    """The first ``size`` bytes of the chunks, without joining all of them."""
+    head = bytearray()
+    for chunk in chunks:
+        head += chunk[: size - len(head)]
+        if len(head) >= size:
+            break
+    return bytes(head)

@@ -47,7 +47,7 @@ from asyncanalyze import (
     VideoContext_Url,
     WebhookVerificationError,
 )
-from asyncanalyze.webhooks import unwrap
+from asyncanalyze.webhooks import HandledEvents, unwrap
 
 # Polling when webhooks are on: the event normally ends a wait within a second of the task
 # ending, so a poll is only the net for a lost event and can be rare.
@@ -151,6 +151,8 @@ def create_app(
 
     app = FastAPI(lifespan=lifespan)
     app.state.webhook_secret = webhook_secret
+    # A signed event can be replayed within its 5-minute window: act on each id once.
+    app.state.handled_events = HandledEvents()
     app.include_router(router)
     return app
 
@@ -225,9 +227,13 @@ async def webhook(request: Request, client: Client) -> Any:
         event = unwrap(raw, request.headers, secret)
     except WebhookVerificationError as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
+    handled: HandledEvents = request.app.state.handled_events
+    if event.id in handled:
+        return {"duplicate": event.id}
     # Ends the background wait on that task now (one retrieve fetches the result)
     # instead of at its next poll, minutes away.
     client.tasks.deliver_webhook_event(event)
+    handled.add(event.id)
     return {"received": event.id}
 
 

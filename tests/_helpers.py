@@ -7,8 +7,9 @@ from typing import Any
 
 from aioresponses import aioresponses
 
+# The id most tests retrieve ("t1"): a retrieve answered with another task's id is refused.
 TASK_JSON: dict[str, Any] = {
-    "task_id": "64f8d2c7e4a1b37f8a9c5d12",
+    "task_id": "t1",
     "status": "ready",
     "created_at": "2024-09-26T10:29:19.968Z",
     "completed_at": "2024-09-26T10:30:45.123Z",

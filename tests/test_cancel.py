@@ -116,6 +116,18 @@ async def test_a_cancel_answer_that_does_not_fit_is_a_validation_error(
     assert raised.value.body == b'{"status": "canceled"}'
 
 
+async def test_a_cancel_answer_for_another_task_is_refused(
+    client: AnalyzeAsyncClient, mocked: aioresponses
+) -> None:
+    """An answer naming another task (a confused proxy or cache) is a ResponseValidationError,
+    as for retrieve, and ends no wait; the same id in other case is the same task."""
+    mocked.post(f"{TASKS}/{TASK_ID}/cancel", payload={"task_id": "0" * 24, "status": "canceled"})
+    mocked.post(f"{TASKS}/{TASK_ID}/cancel", payload={**CANCELED, "task_id": TASK_ID.upper()})
+    with pytest.raises(ResponseValidationError, match="asked for task"):
+        await client.tasks.cancel(TASK_ID)
+    assert (await client.tasks.cancel(TASK_ID)).task_id == TASK_ID.upper()
+
+
 async def test_canceled_task_raises_task_canceled_error(
     client: AnalyzeAsyncClient, mocked: aioresponses
 ) -> None:

@@ -13,9 +13,10 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
-from aioresponses import aioresponses
+from aioresponses import CallbackResult, aioresponses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,10 +34,12 @@ from asyncanalyze import (
     VideoContext_AssetId,
     VideoContext_Base64String,
     VideoContext_Url,
+    WebhookVerificationError,
 )
 from asyncanalyze._convert import unstructure
 from asyncanalyze._errors import APIStatusError
 from asyncanalyze._protocol import RawResponse, decode, error_for_response, parse_retry_after
+from asyncanalyze.webhooks import parse_event
 
 from ._helpers import sent_count, task_json
 from .conftest import BASE_URL
@@ -196,10 +199,21 @@ videos = (
     | st.builds(VideoContext_Base64String, base64_string=st.text(max_size=16) | st.just("AAAA"))
     | anything
 )
+
+
+class OptionsSpec(dict[str, Any]):
+    """RequestOptions arguments, built inside the call under test: building them is where a
+    bad number is refused, and that refusal must also happen before anything is sent."""
+
+
+def built(options: Any) -> Any:
+    return RequestOptions(**options) if isinstance(options, OptionsSpec) else options
+
+
 request_options = (
     st.none()
     | st.builds(
-        RequestOptions,
+        OptionsSpec,
         timeout_in_seconds=st.none() | st.floats() | st.integers(-5, 5),
         max_retries=st.none() | st.integers(-2, 2) | st.floats(0, 2),
         additional_headers=st.none() | st.dictionaries(st.text(max_size=8), st.text(max_size=8)),
@@ -238,9 +252,15 @@ def answer_everything(mock: aioresponses) -> None:
     one_task = re.compile(re.escape(f"{BASE_URL}/analyze/tasks/") + r".+")
     mock.get(tasks, payload={"data": [task_json()], "page_info": {}}, repeat=True)
     mock.post(tasks, status=202, payload={"task_id": "t1", "status": "queued"}, repeat=True)
-    mock.get(one_task, payload=task_json(), repeat=True)
+    mock.get(one_task, callback=echo_task, repeat=True)
     mock.delete(one_task, status=204, repeat=True)
     mock.post(one_task, payload={"task_id": "t1", "status": "canceled"}, repeat=True)
+
+
+def echo_task(url: Any, **_: Any) -> CallbackResult:
+    """A retrieve answer for whichever task the URL names, as a real server gives."""
+    task_id = unquote(url.raw_path.rsplit("/", 1)[1])
+    return CallbackResult(body=json.dumps(task_json(task_id=task_id)))
 
 
 def works_or_refuses_unsent(call: Callable[[AnalyzeAsyncClient], Awaitable[Any]]) -> None:
@@ -266,7 +286,7 @@ def test_list_arguments(page: Any, page_limit: Any, status: Any, options: Any) -
     """tasks.list with any arguments works or is refused before sending."""
     works_or_refuses_unsent(
         lambda c: c.tasks.list(
-            page=page, page_limit=page_limit, status=status, request_options=options
+            page=page, page_limit=page_limit, status=status, request_options=built(options)
         )
     )
 
@@ -301,7 +321,7 @@ def test_create_arguments(
     options: Any,
 ) -> None:
     """tasks.create with any arguments works or is refused before sending."""
-    kwargs: dict[str, Any] = {"video": video, "prompt": prompt, "request_options": options}
+    kwargs: dict[str, Any] = {"video": video, "prompt": prompt}
     for name, value in (
         ("temperature", temperature),
         ("max_tokens", max_tokens),
@@ -309,16 +329,20 @@ def test_create_arguments(
     ):
         if value is not None:
             kwargs[name] = value
-    works_or_refuses_unsent(lambda c: c.tasks.create(**kwargs, idempotency_key=idempotency_key))
+    works_or_refuses_unsent(
+        lambda c: c.tasks.create(
+            **kwargs, idempotency_key=idempotency_key, request_options=built(options)
+        )
+    )
 
 
 @FUZZ
 @given(task=task_refs, options=request_options)
 def test_retrieve_delete_and_cancel_arguments(task: Any, options: Any) -> None:
     """retrieve, delete and cancel with any id and options work or are refused before sending."""
-    works_or_refuses_unsent(lambda c: c.tasks.retrieve(task, request_options=options))
-    works_or_refuses_unsent(lambda c: c.tasks.delete(task, request_options=options))
-    works_or_refuses_unsent(lambda c: c.tasks.cancel(task, request_options=options))
+    works_or_refuses_unsent(lambda c: c.tasks.retrieve(task, request_options=built(options)))
+    works_or_refuses_unsent(lambda c: c.tasks.delete(task, request_options=built(options)))
+    works_or_refuses_unsent(lambda c: c.tasks.cancel(task, request_options=built(options)))
 
 
 @FUZZ
@@ -446,5 +470,62 @@ def test_bad_option_objects_are_refused_before_sending(call: Any, parameter: str
                     await call(client)
             assert info.value.parameter == parameter
             assert sent_count(mock) == 0
+
+    asyncio.run(run())
+
+
+# -- task ids: any text reaches its own path segment or is refused ----------------------------
+
+any_text_ids = st.text(
+    st.characters(categories=["Cs", "L", "M", "N", "P", "S", "Z", "Cc", "Cf"]), max_size=12
+) | st.sampled_from(["\ud800", "a\udfffb", "\udc80/x", "%2F\ud83d", "\U0001f600", "\u2028"])
+
+
+@FUZZ
+@given(task_id=any_text_ids)
+def test_any_text_id_reaches_its_own_segment_or_is_refused(task_id: str) -> None:
+    """For any text id (lone surrogates, emoji, separators...), retrieve either sends one
+    request whose last path segment decodes to exactly that id, or raises
+    InvalidRequestError with nothing sent: never UnicodeEncodeError or another route."""
+
+    async def run() -> None:
+        with aioresponses() as mock:
+            one_task = re.compile(re.escape(f"{BASE_URL}/analyze/tasks/") + r"[^/?#]+$")
+            mock.get(one_task, callback=echo_task, repeat=True)
+            async with fuzz_client() as client:
+                try:
+                    task = await client.tasks.retrieve(task_id)
+                except InvalidRequestError:
+                    assert sent_count(mock) == 0
+                    return
+            [(_, url)] = list(mock.requests)
+            assert unquote(url.raw_path.rsplit("/", 1)[1]) == task_id
+            assert task.task_id == task_id
+
+    asyncio.run(run())
+
+
+@FUZZ
+@given(task_id=any_text_ids, event_id=any_text_ids)
+def test_any_event_ids_parse_cleanly_or_are_rejected(task_id: str, event_id: str) -> None:
+    """An event naming any text as its id or task id is either refused as not an event
+    (WebhookVerificationError: the handler's 400) or parsed and delivered without raising
+    (deliver_webhook_event says True or False): never an error that becomes a 500."""
+    body = json.dumps(
+        {
+            "id": event_id,
+            "created_at": "2026-07-01T10:03:13Z",
+            "type": "analyze.task.ready",
+            "data": {"id": task_id, "status": "ready", "created_at": "2026-07-01T10:00:00Z"},
+        }
+    ).encode()
+
+    async def run() -> None:
+        try:
+            event = parse_event(body)
+        except WebhookVerificationError:
+            return
+        async with fuzz_client() as client:
+            assert client.tasks.deliver_webhook_event(event) in (True, False)
 
     asyncio.run(run())

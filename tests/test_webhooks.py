@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -32,10 +33,17 @@ from asyncanalyze import (
     WebhookEvent,
     WebhookVerificationError,
 )
+from asyncanalyze._errors import KEPT_BODY_BYTES
 from asyncanalyze.emulator import Emulator
 from asyncanalyze.polling import PollScheduler
 from asyncanalyze.testing import emulator_client
-from asyncanalyze.webhooks import aiohttp_handler, parse_event, unwrap, verify_signature
+from asyncanalyze.webhooks import (
+    HandledEvents,
+    aiohttp_handler,
+    parse_event,
+    unwrap,
+    verify_signature,
+)
 
 FIXTURE = json.loads(
     (Path(__file__).parent / "spec" / "fixtures" / "webhook_analyze_task_ready.json").read_text()
@@ -232,10 +240,11 @@ def test_unknown_event_types_statuses_and_fields_are_tolerated() -> None:
     ],
 )
 def test_malformed_body_raises_verification_error_with_body(body: bytes) -> None:
-    """A body that is not an event raises WebhookVerificationError carrying the raw bytes."""
+    """A body that is not an event raises WebhookVerificationError carrying the raw bytes
+    (their first KEPT_BODY_BYTES, as every error's .body)."""
     with pytest.raises(WebhookVerificationError) as info:
         parse_event(body)
-    assert info.value.body == body
+    assert info.value.body == body[:KEPT_BODY_BYTES]
 
 
 def test_unwrap_takes_headers_in_any_case_or_the_signature_itself() -> None:
@@ -331,6 +340,160 @@ async def test_handler_answers_500_when_on_event_fails() -> None:
         assert response.status == 500
     finally:
         await http.close()
+
+
+@pytest.mark.parametrize("task_id", ["\ud800", "ok\udfff"])
+async def test_handler_answers_400_to_a_task_id_that_is_not_text(task_id: str) -> None:
+    """A signed event whose task id holds a lone surrogate is not an event (400, so the
+    platform stops), where it once raised UnicodeEncodeError, answered 500 and was delivered
+    again for ever."""
+    body = event_body(task_id)
+    assert b"\\ud" in body.lower()  # json.dumps escapes the surrogate: the bytes are ASCII
+    async with AnalyzeAsyncClient(api_key="k", base_url="http://127.0.0.1:9") as client:
+        http = await handler_client(aiohttp_handler(SECRET, client=client, tolerance=None))
+        try:
+            response = await http.post("/hooks", data=body, headers={"TL-Signature": sign(body)})
+            assert response.status == 400
+        finally:
+            await http.close()
+    with pytest.raises(WebhookVerificationError):
+        parse_event(body)
+
+
+async def test_deliver_webhook_event_ignores_an_id_that_is_not_text() -> None:
+    """An event built by hand with a lone-surrogate task id is ignored (False), not a raw
+    UnicodeEncodeError."""
+    event = parse_event(event_body("t1"))
+    broken = attrs.evolve(event, data=attrs.evolve(event.data, task_id="\ud800"))
+    async with AnalyzeAsyncClient(api_key="k", base_url="http://127.0.0.1:9") as client:
+        assert client.tasks.deliver_webhook_event(broken) is False
+
+
+# -- replays: each event is handled once -------------------------------------------------------
+
+
+class Counting:
+    """on_event and deliver_webhook_event stand-ins that count calls and can fail on cue."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.events: list[str] = []
+        self.failures = failures
+
+    async def on_event(self, event: WebhookEvent) -> None:
+        await asyncio.sleep(0)  # concurrent deliveries really overlap
+        self.events.append(event.id)
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("database down")
+
+
+def signed_now(body: bytes) -> dict[str, str]:
+    return {"TL-Signature": sign(body, t=int(time.time()))}
+
+
+async def deliver(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    body: bytes,
+    *,
+    in_turn: int = 0,
+    at_once: int = 0,
+) -> list[int]:
+    """POST ``body``, freshly signed, ``in_turn`` times one after another, then ``at_once``
+    times concurrently; the statuses, in the order sent."""
+    http = await handler_client(handler)
+    try:
+        statuses = [
+            (await http.post("/hooks", data=body, headers=signed_now(body))).status
+            for _ in range(in_turn)
+        ]
+        if at_once:
+            responses = await asyncio.gather(
+                *(http.post("/hooks", data=body, headers=signed_now(body)) for _ in range(at_once))
+            )
+            statuses += [response.status for response in responses]
+    finally:
+        await http.close()
+    return statuses
+
+
+async def test_replays_of_one_signed_event_are_handled_once() -> None:
+    """2,000 replays of one validly signed event inside the window, in sequence and at once,
+    reach on_event and the client's waits once; each replay still gets 200 so a genuine
+    redelivery stops. (Each replay triggered a retrieve before: 87 extra for 2,000.)"""
+    counting = Counting()
+    body = event_body()
+    async with AnalyzeAsyncClient(api_key="k", base_url="http://127.0.0.1:9") as client:
+        delivered: list[str] = []
+        client.tasks.deliver_webhook_event = (  # type: ignore[method-assign]
+            lambda event: delivered.append(event.id) or True
+        )
+        handler = aiohttp_handler(SECRET, client=client, on_event=counting.on_event)
+        statuses = await deliver(handler, body, in_turn=1_000)
+        for _ in range(20):
+            statuses += await deliver(handler, body, at_once=50)
+    assert statuses == [200] * 2_000
+    assert counting.events == ["whe_1"]
+    assert delivered == ["whe_1"]
+
+
+async def test_concurrent_first_deliveries_run_once() -> None:
+    """Deliveries of one event that arrive while the first is still being handled wait for
+    its outcome instead of running beside it."""
+    counting = Counting()
+    handler = aiohttp_handler(SECRET, on_event=counting.on_event)
+    assert await deliver(handler, event_body(), at_once=30) == [200] * 30
+    assert counting.events == ["whe_1"]
+
+
+async def test_a_redelivery_after_a_failure_is_handled_again() -> None:
+    """Only successfully handled events are remembered: after on_event raised (500), the
+    platform's redelivery is processed, and the one after that is a duplicate."""
+    counting = Counting(failures=1)
+    handler = aiohttp_handler(SECRET, on_event=counting.on_event)
+    assert await deliver(handler, event_body(), in_turn=3) == [500, 200, 200]
+    assert counting.events == ["whe_1", "whe_1"]
+
+
+async def test_concurrent_deliveries_retry_when_the_first_fails() -> None:
+    """A delivery waiting on a first one that fails handles the event itself (once)."""
+    counting = Counting(failures=1)
+    handler = aiohttp_handler(SECRET, on_event=counting.on_event)
+    assert sorted(await deliver(handler, event_body(), at_once=10)) == [200] * 9 + [500]
+    assert counting.events == ["whe_1", "whe_1"]
+
+
+async def test_remembered_event_ids_are_bounded() -> None:
+    """The handler remembers at most remember_events ids, forgetting the oldest first."""
+    counting = Counting()
+    http = await handler_client(
+        aiohttp_handler(SECRET, on_event=counting.on_event, remember_events=3)
+    )
+    bodies = [event_body(f"t{n}", id=f"whe_{n}") for n in range(5)]
+    try:
+        for body in [*bodies, bodies[4], bodies[2], bodies[0]]:
+            response = await http.post("/hooks", data=body, headers=signed_now(body))
+            assert response.status == 200
+    finally:
+        await http.close()
+    # whe_4 and whe_2 were among the last three handled; whe_0 had been forgotten.
+    assert counting.events == ["whe_0", "whe_1", "whe_2", "whe_3", "whe_4", "whe_0"]
+
+
+def test_handled_events_is_a_bounded_set() -> None:
+    """HandledEvents, for receivers in other frameworks: membership, and the oldest id goes
+    first once capacity is reached."""
+    handled = HandledEvents(capacity=1_000)
+    for n in range(10_000):
+        handled.add(f"whe_{n}")
+    assert len(handled) == 1_000
+    assert "whe_9999" in handled and "whe_8999" not in handled
+    handled.add("whe_9000")  # seen again: now the newest, kept longest
+    for n in range(10_000, 10_999):
+        handled.add(f"whe_{n}")
+    assert "whe_9000" in handled and "whe_9001" not in handled
+    off = HandledEvents(capacity=0)
+    off.add("whe_1")
+    assert "whe_1" not in off and len(off) == 0
 
 
 # -- the scheduler hook (no network) -----------------------------------------------------------

@@ -17,6 +17,9 @@ from collections.abc import Sequence
 from ._clock import ManualClock
 from ._config import (
     DEFAULT_HOST,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_BODY_MEMORY,
+    DEFAULT_MEDIA_CONCURRENCY,
     DEFAULT_SEED,
     DEFAULT_SPEED,
     DEFAULT_WEBHOOK_MAX_ATTEMPTS,
@@ -106,6 +109,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="never fetch loopback URLs",
     )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help="larger request bodies answer 413",
+    )
+    parser.add_argument(
+        "--max-body-memory",
+        type=int,
+        default=DEFAULT_MAX_BODY_MEMORY,
+        help="bytes of request bodies held at once; later creates wait",
+    )
+    parser.add_argument(
+        "--media-concurrency",
+        type=int,
+        default=DEFAULT_MEDIA_CONCURRENCY,
+        help="loopback videos fetched and probed at once",
+    )
     return parser
 
 
@@ -127,6 +148,9 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         faults=dict(args.faults),
         seed=args.seed,
         fetch_media=args.fetch_media,
+        max_body_bytes=args.max_body_bytes,
+        max_body_memory=args.max_body_memory,
+        media_concurrency=args.media_concurrency,
     )
 
 

@@ -36,17 +36,17 @@ from ._lifecycle import (
     status_at,
     terminal_at,
 )
+from ._limits import MemoryBudget, Reservation, Slots
 from ._output import build_result
 from ._ratelimit import CreateRateLimiter
 from ._stats import Stats
 from ._store import IdempotencyEntry, TaskStore
-from ._validation import decode_video, validate_create, validate_list_query
+from ._validation import decode_video, parse_create, validate_list_query
 from ._webhooks import WebhookDispatcher
 from ._wire import (
     JSON_HEADERS,
     ApiProblem,
     error_body,
-    invalid,
     not_cancelable,
     not_found,
     not_modeled,
@@ -54,9 +54,16 @@ from ._wire import (
     task_dict,
 )
 
-# Decoding more than this much base64 would stall every other request: do it on a thread.
-_INLINE_DECODE_CHARS = 1 << 20
-_CLIENT_MAX_SIZE = 64 * 1024 * 1024
+# Decoding or hashing more than this would stall every other request: do it on a thread.
+_INLINE_WORK_BYTES = 1 << 20
+# What a create holds per body byte: the raw bytes, the parsed text, the decoded video.
+_BODY_COPIES = 3
+# Real seconds a create may wait for its share of body memory, and then to receive its body:
+# long enough for a queue of large uploads, short enough that a stalled sender lets go.
+_BODY_WAIT_SECONDS = 60.0
+_BODY_READ_SECONDS = 60.0
+_BUSY = ApiProblem(503, "internal_error", "The service is temporarily unavailable.")
+_BODY_TIMEOUT = ApiProblem(408, "request_timeout", "The request body was not received in time.")
 _API_KEY_INVALID = ApiProblem(
     401,
     "api_key_invalid",
@@ -102,11 +109,13 @@ class EmulatorService:
         self._results: dict[str, dict[str, Any]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
+        self.body_memory = MemoryBudget(config.max_body_memory)
+        self.media = Slots(config.media_concurrency)
 
     # -- lifetime -------------------------------------------------------------------------
 
     def build_app(self) -> web.Application:
-        app = web.Application(client_max_size=_CLIENT_MAX_SIZE)
+        app = web.Application(client_max_size=self.config.max_body_bytes)
         tasks, one_task = f"{API_PREFIX}/analyze/tasks", f"{API_PREFIX}/analyze/tasks/{{task_id}}"
         app.router.add_get(tasks, self._guard("list", self.list_tasks), allow_head=False)
         app.router.add_post(tasks, self._guard("create", self.create_task))
@@ -201,9 +210,50 @@ class EmulatorService:
 
     async def create_task(self, request: web.Request) -> web.Response:
         owner = self._owner(request)
-        raw = await request.read()
+        limit = self.config.max_body_bytes
+        declared = request.content_length
+        if declared is not None and declared > limit:
+            raise _too_large(limit)  # refused unread
+        # Held until create answers, but the decoded video's share goes with it to its probe.
+        expected = limit if declared is None else declared
+        held = await self._take_body_memory(_BODY_COPIES * expected)
+        try:
+            return await self._create(request, owner, held)
+        finally:
+            held.release()
+
+    async def _take_body_memory(self, size: int) -> Reservation:
+        try:
+            async with asyncio.timeout(_BODY_WAIT_SECONDS):
+                return await self.body_memory.take(size)
+        except TimeoutError:
+            raise _BUSY from None
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        # Not request.read(): it keeps the body on the request object, which aiohttp holds
+        # while the connection stays open, so sixteen idle keep-alive clients kept sixteen
+        # 40 MiB bodies alive after their creates had answered.
+        limit = self.config.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(_BODY_READ_SECONDS):
+                while chunk := await request.content.readany():
+                    size += len(chunk)
+                    if size > limit:  # chunked: no length was declared up front
+                        raise _too_large(limit)
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise _BODY_TIMEOUT from None
+        return b"".join(chunks)
+
+    async def _create(self, request: web.Request, owner: str, held: Reservation) -> web.Response:
+        raw = await self._read_body(request)
         idempotency_key = request.headers.get("Idempotency-Key")
-        fingerprint = hashlib.sha256(raw).hexdigest()
+        if len(raw) > _INLINE_WORK_BYTES:
+            fingerprint = await asyncio.to_thread(_sha256, raw)
+        else:
+            fingerprint = _sha256(raw)
         if idempotency_key:
             entry = self.store.idempotency.get((owner, idempotency_key))
             if entry is not None:
@@ -221,14 +271,11 @@ class EmulatorService:
                 body = error_body(self.config.error_shape, "too_many_requests", message)
                 return web.Response(status=429, body=body, headers=headers)
 
-        try:
-            payload = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise invalid("body", "The request body is not valid JSON.") from None
-        create = validate_create(payload)
+        create = parse_create(raw)
+        del raw  # the parsed request holds all that is needed; 40 MiB less while decoding
         data = None
         if create.base64_payload is not None:
-            if len(create.base64_payload) > _INLINE_DECODE_CHARS:
+            if len(create.base64_payload) > _INLINE_WORK_BYTES:
                 data = await asyncio.to_thread(decode_video, create.base64_payload)
             else:
                 data = decode_video(create.base64_payload)
@@ -252,7 +299,8 @@ class EmulatorService:
             if self.webhooks is not None:
                 self.webhooks.schedule(record)
         else:
-            self._resolve_in_background(record, data)
+            video_share = held.split(len(data) if data is not None else 0)
+            self._resolve_in_background(record, data, video_share)
         await persisted
 
         fault_config = self.faults.by_endpoint.get("create")
@@ -311,20 +359,31 @@ class EmulatorService:
             if task_id not in self.store.tasks and task_id not in self.store.retired:
                 return task_id
 
-    def _resolve_in_background(self, record: TaskRecord, data: bytes | None) -> None:
-        task = asyncio.create_task(self._resolve(record, data))
+    def _resolve_in_background(
+        self, record: TaskRecord, data: bytes | None, held: Reservation | None = None
+    ) -> None:
+        task = asyncio.create_task(self._resolve(record, data, held))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _resolve(self, record: TaskRecord, data: bytes | None) -> None:
+    async def _resolve(
+        self, record: TaskRecord, data: bytes | None, held: Reservation | None
+    ) -> None:
         video = record.request["video"]
         markers = _video.markers_for(video)
         url = video.get("url")
-        if data is None and url is None:
-            # A base64 task interrupted by a restart: its bytes were never stored.
-            outcome = _video.synthetic_outcome(record.video_key, markers, None)
-        else:
-            outcome = await _video.probed_outcome(record.video_key, markers, data, url)
+        try:
+            if data is None and url is None:
+                # A base64 task interrupted by a restart: its bytes were never stored.
+                outcome = _video.synthetic_outcome(record.video_key, markers, None)
+            else:
+                # A few at a time: each may hold up to 30 MiB of video while it is probed.
+                async with self.media.hold():
+                    outcome = await _video.probed_outcome(record.video_key, markers, data, url)
+        finally:
+            data = None  # not kept through the awaits below: the budget no longer counts it
+            if held is not None:
+                held.release()
         resolve(record, outcome)
         self._forget_body(record)
         if self.webhooks is not None:
@@ -453,6 +512,14 @@ class EmulatorService:
         stats = self.stats.snapshot()
         stats["faults"] = dict(self.faults.injected)
         stats["tasks"] = {"total": len(self.store.tasks), "by_status": dict(by_status)}
+        stats["limits"] = {
+            "body_bytes_held": self.body_memory.held,
+            "body_bytes_peak": self.body_memory.peak,
+            "bodies_waiting": self.body_memory.waiting,
+            "media_in_flight": self.media.in_flight,
+            "media_queued": self.media.queued,
+            "media_peak": self.media.peak,
+        }
         if self.webhooks is not None:
             stats["webhooks"] = {
                 "delivered": self.webhooks.delivered,
@@ -468,6 +535,8 @@ class EmulatorService:
     def reset_stats(self) -> None:
         self.stats = Stats()
         self.faults.injected.clear()
+        self.body_memory.reset_peak()
+        self.media.reset_peak()
 
     def set_faults(self, faults: Mapping[str, FaultConfig]) -> None:
         self.faults.configure(faults)
@@ -510,6 +579,16 @@ class EmulatorService:
                 {"error": {"code": "parameter_invalid", "message": f"seconds: {exc}"}}, status=400
             )
         return web.json_response({"now": rfc3339(self.clock.now())})
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _too_large(limit: int) -> ApiProblem:
+    return ApiProblem(
+        413, "content_too_large", f"The request body exceeds the maximum size of {limit} bytes."
+    )
 
 
 def _error(shape: Any, problem: ApiProblem) -> web.Response:

@@ -13,6 +13,16 @@ DEFAULT_SPEED = 1.0
 DEFAULT_SEED = 0
 DEFAULT_WEBHOOK_MAX_ATTEMPTS = 5
 DEFAULT_WEBHOOK_RETRY_BASE = 0.5  # real seconds before the 2nd attempt; doubles after that
+# The largest create the platform takes is a 30 MiB video: 40 MiB of base64 in the JSON. One
+# MiB more leaves room for the prompt and a schema, so an oversize video still meets the
+# platform's own 400; anything larger answers 413 before its body is read.
+DEFAULT_MAX_BODY_BYTES = 41 * 1024 * 1024
+# Request bodies held at once, counted three times over (the raw bytes, the parsed text, the
+# decoded video, which stays counted until it is probed): two of the largest creates at a
+# time. Others wait their turn with their bodies unread.
+DEFAULT_MAX_BODY_MEMORY = 256 * 1024 * 1024
+# Loopback videos fetched and probed at once; each may be up to 30 MiB.
+DEFAULT_MEDIA_CONCURRENCY = 4
 API_PREFIX = "/v1.3"
 ADMIN_PREFIX = "/_emulator"
 
@@ -97,8 +107,15 @@ class EmulatorConfig:
     faults: Mapping[str, FaultConfig] = field(default_factory=dict)
     seed: int = DEFAULT_SEED
     fetch_media: bool = True  # fetch and probe loopback video URLs (never any other host)
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # larger request bodies answer 413
+    max_body_memory: int = DEFAULT_MAX_BODY_MEMORY  # body bytes held at once (see above)
+    media_concurrency: int = DEFAULT_MEDIA_CONCURRENCY  # video fetches and probes at once
 
     def __post_init__(self) -> None:
+        for name in ("max_body_bytes", "max_body_memory", "media_concurrency"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
         if self.error_shape not in ("nested", "flat"):
             raise ValueError("error_shape is 'nested' or 'flat'")
         if self.speed <= 0:

@@ -434,7 +434,9 @@ async def fetch_video(url: str, *, max_bytes: int, timeout: float) -> bytes:
     """The body at ``url`` (http or https), at most ``max_bytes`` long, within ``timeout`` s.
 
     Every failure is a MediaError whose message can go straight into a task's
-    ``error.message``.
+    ``error.message``. Redirects are not followed: the caller vetted this URL's host, not
+    wherever it points next. The message never repeats the upstream answer (status,
+    location, body): a task's error must not become a way to read another service.
     """
     if not timeout > 0 or max_bytes < 0:
         # aiohttp reads a zero timeout as "no timeout": a caller bug, not a download failure.
@@ -448,10 +450,10 @@ async def fetch_video(url: str, *, max_bytes: int, timeout: float) -> bytes:
     try:
         async with (
             aiohttp.ClientSession(timeout=client_timeout) as session,
-            session.get(url.strip()) as response,
+            session.get(url.strip(), allow_redirects=False) as response,
         ):
             if not 200 <= response.status < 300:
-                raise _download_error(f"the server answered HTTP {response.status}")
+                raise _download_error("the server did not return the file")
             if response.content_length is not None and response.content_length > max_bytes:
                 raise _too_large(max_bytes)
             body = bytearray()

@@ -11,12 +11,16 @@ Choices where the platform's behaviour is not documented (README, "Emulator fide
 - JSON-schema keywords the platform documents as unsupported (``minLength``, ``maxLength``,
   ``additionalProperties``, ``uniqueItems``, ``maxItems``) answer ``422``; a ``timestamp`` type
   without a valid ``format`` answers ``400`` with the platform's message.
+- Bodies that would cost the server far more than their size (docs/emulator.md, "Limits"):
+  more than 100,000 JSON values, nesting too deep to walk, or a prompt over 100,000
+  characters answer ``400`` before the costly work.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +32,15 @@ from ._wire import ApiProblem, invalid, not_modeled, not_provided, unknown
 
 MAX_VIDEO_BYTES = 30 * 1024 * 1024
 MAX_PROMPT_TOKENS = 2000
+# Whitespace costs no token in _content's count, so length alone cannot show a prompt is
+# over the limit, and counting a huge one holds the loop for seconds (60 MB: 7.4 s). No
+# tokenizer fits 50 characters in every token: past this length a prompt is over the limit
+# without counting, and counting stays a few milliseconds.
+MAX_PROMPT_CHARS = MAX_PROMPT_TOKENS * 50
+# Parsing makes an object per JSON value: 40 MB of "{}," would be ~13 million dicts
+# (~900 MB). A create has a few hundred values (a schema's worth); counting commas and
+# brackets in the raw bytes bounds the values from above before anything is parsed.
+_MAX_JSON_VALUES = 100_000
 MODELS = ("pegasus1.2", "pegasus1.5", "pegasus1.6")
 # The models with segmentation, clips and prompt_v2 (the OpenAPI names 1.5; the SDK adds 1.6).
 _NEWER_MODELS = frozenset({"pegasus1.5", "pegasus1.6"})
@@ -103,6 +116,27 @@ def _is_number(value: Any) -> bool:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_create(raw: bytes) -> CreateRequest:
+    """A create body from its raw bytes: bounded in the values it parses into and in how
+    deep any check walks, then checked field by field."""
+    if raw.count(b",") + raw.count(b"{") + raw.count(b"[") > _MAX_JSON_VALUES:
+        raise invalid("body", "The request body holds too many JSON values.")
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise invalid("body", "The request body is not valid JSON.") from None
+    except RecursionError:
+        raise _too_deep() from None
+    try:
+        return validate_create(payload)
+    except RecursionError:  # JSON the parser accepts can still be too deep for the checks
+        raise _too_deep() from None
+
+
+def _too_deep() -> ApiProblem:
+    return invalid("body", "The request body is nested too deeply.")
 
 
 def validate_create(body: Any) -> CreateRequest:
@@ -245,7 +279,9 @@ def _prompt(body: Mapping[str, Any], model: str, mode: str, request: dict[str, A
     if not isinstance(prompt, str) or not prompt.strip():
         raise invalid("prompt")
     # A token is at least one character, so only a long prompt can be over the token limit.
-    if len(prompt) > MAX_PROMPT_TOKENS and _content.count_tokens(prompt) > MAX_PROMPT_TOKENS:
+    if len(prompt) > MAX_PROMPT_TOKENS and (
+        len(prompt) > MAX_PROMPT_CHARS or _content.count_tokens(prompt) > MAX_PROMPT_TOKENS
+    ):
         raise invalid("prompt", "The prompt parameter exceeds the maximum of 2000 tokens.")
     request["prompt"] = prompt
 

@@ -28,7 +28,16 @@ from .._models import (
     VideoContext,
     WebhookEvent,
 )
-from .._protocol import TASKS_PATH, cancel_path, decode, task_path
+from .._numbers import check_positive
+from .._protocol import (
+    TASKS_PATH,
+    cancel_path,
+    decode,
+    decode_canceled,
+    decode_created,
+    decode_task,
+    task_path,
+)
 from ..batch import (
     DEFAULT_BATCH_CONCURRENCY,
     AnalyzeRequest,
@@ -150,7 +159,7 @@ class TasksClient:
             idempotent=key is not None,
             headers={"Idempotency-Key": key} if key is not None else None,
         )
-        return decode(response, CreateAnalyzeTaskResponse)
+        return decode_created(response)
 
     def _idempotency_key(self, explicit: str | None) -> str | None:
         if explicit is not None:
@@ -160,11 +169,14 @@ class TasksClient:
     async def retrieve(
         self, task_id: str, *, request_options: RequestOptions | None = None
     ) -> AnalyzeTaskResponse:
-        """The task's current status, and its result once ``ready``."""
+        """The task's current status, and its result once ``ready``.
+
+        An answer about another task than ``task_id`` raises ResponseValidationError.
+        """
         response = await self._client._request(
             "GET", task_path(task_id), options=request_options, idempotent=True
         )
-        return decode(response, AnalyzeTaskResponse)
+        return decode_task(response, task_id)
 
     async def delete(self, task_id: str, *, request_options: RequestOptions | None = None) -> None:
         """Delete a finished task (a task still in progress gets ConflictError)."""
@@ -195,7 +207,7 @@ class TasksClient:
         response = await self._client._request(
             "POST", cancel_path(task_id), options=request_options, idempotent=True
         )
-        canceled = decode(response, CancelAnalyzeTaskResponse)
+        canceled = decode_canceled(response, task_id)
         if canceled.status.is_terminal:
             # As a webhook would: the waits on it retrieve it now instead of at their next poll.
             self._poll_scheduler().notify_terminal(task_id)
@@ -271,14 +283,8 @@ class TasksClient:
             )
         policy = poll_policy or self._client.poll_policy
         wait_for = self._client.poll_timeout if timeout is None else timeout
-        if (
-            not isinstance(wait_for, int | float)
-            or isinstance(wait_for, bool)
-            or math.isnan(wait_for)
-            or wait_for <= 0
-        ):
-            raise InvalidRequestError("timeout", "must be a number of seconds > 0")
-        return policy, None if math.isinf(wait_for) else float(wait_for)
+        wait_for = check_positive("timeout", wait_for, infinite_ok=True)
+        return policy, None if math.isinf(wait_for) else wait_for
 
     async def await_result(
         self,

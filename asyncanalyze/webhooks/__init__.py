@@ -31,9 +31,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
+from .._checks import check_text
 from .._convert import WireError, structure
 from .._errors import InvalidRequestError, WebhookVerificationError
 from .._models import WebhookEvent, WebhookTaskData
+from .._numbers import check_count, check_non_negative, check_positive
+from ._handled import DEFAULT_REMEMBERED_EVENTS, HandledEvents
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -41,9 +44,11 @@ if TYPE_CHECKING:
     from .._client import AnalyzeAsyncClient
 
 __all__ = [
+    "DEFAULT_REMEMBERED_EVENTS",
     "DEFAULT_TOLERANCE",
     "SIGNATURE_HEADER",
     "TERMINAL_EVENT_TYPES",
+    "HandledEvents",
     "WebhookEvent",
     "WebhookTaskData",
     "WebhookVerificationError",
@@ -72,6 +77,12 @@ def _check_secret(secret: object) -> bytes:
     if not isinstance(secret, str) or not secret:
         raise InvalidRequestError("secret", "must be the webhook's non-empty secret string")
     return secret.encode()
+
+
+def _check_tolerance(tolerance: object) -> float | None:
+    # NaN once slipped through (every comparison with it is False) and let a year-old
+    # event in: the window is a positive, finite number of seconds or None for "no check".
+    return None if tolerance is None else check_positive("tolerance", tolerance)
 
 
 def _as_bytes(raw_body: object) -> bytes:
@@ -141,6 +152,9 @@ def verify_signature(
     either direction; ``tolerance=None`` skips that check (replaying stored events).
     """
     key = _check_secret(secret)
+    tolerance = _check_tolerance(tolerance)
+    if now is not None:
+        now = check_non_negative("now", now)
     body = _as_bytes(raw_body)
     timestamp, signatures = _parse_header(header)
     expected = hmac.new(key, b"%d." % timestamp + body, hashlib.sha256).hexdigest().encode()
@@ -164,8 +178,9 @@ def parse_event(raw_body: bytes | str) -> WebhookEvent:
     """The event in ``raw_body`` (no signature check: use :func:`unwrap` for that).
 
     Unknown event types and fields are kept or ignored, so new platform events do not break
-    a receiver. A body that is not JSON or lacks ``id``, ``type``, ``created_at`` or the
-    task's ``id``/``status``/``created_at`` raises WebhookVerificationError with ``.body``.
+    a receiver. A body that is not JSON, lacks ``id``, ``type``, ``created_at`` or the
+    task's ``id``/``status``/``created_at``, or whose ids are not valid Unicode text (a lone
+    surrogate escaped in the JSON) raises WebhookVerificationError with ``.body``.
     """
     body = _as_bytes(raw_body)
     try:
@@ -179,9 +194,17 @@ def parse_event(raw_body: bytes | str) -> WebhookEvent:
             "webhook body is not an event (an object with a data object)", body=body
         )
     try:
-        return structure(payload, WebhookEvent)
+        event = structure(payload, WebhookEvent)
     except WireError as exc:
         raise WebhookVerificationError(f"webhook body is not an event: {exc}", body=body) from None
+    try:
+        # JSON may escape a lone surrogate ("\ud800"); no real event or task has one, and
+        # acting on it fails later (no URL can carry it).
+        check_text("id", event.id)
+        check_text("data.id", event.task_id)
+    except InvalidRequestError as exc:
+        raise WebhookVerificationError(f"webhook {exc}", body=body) from None
+    return event
 
 
 def signature_header(headers: Mapping[str, str]) -> str | None:
@@ -224,6 +247,7 @@ def aiohttp_handler(
     on_event: OnEvent | None = None,
     client: AnalyzeAsyncClient | None = None,
     tolerance: float | None = DEFAULT_TOLERANCE,
+    remember_events: int = DEFAULT_REMEMBERED_EVENTS,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """An aiohttp.web handler for the platform's webhook POSTs::
 
@@ -232,11 +256,21 @@ def aiohttp_handler(
     Answers 401 to a bad or stale signature, 400 to a body that is not an event, 200 once
     the event is handled. With ``client``, the event ends that client's waits on its task
     early (see :meth:`TasksClient.deliver_webhook_event`). ``on_event`` (plain or async) is
-    then called; if it raises, the handler answers 500 so the platform delivers again (events
-    keep their ``id`` across deliveries: deduplicate on it).
+    then called; if it raises, the handler answers 500 so the platform delivers again.
+
+    Each event is handled once: events keep their ``id`` across deliveries, and the handler
+    remembers the ids of the last ``remember_events`` events it handled successfully (a
+    :class:`HandledEvents`, ~150 bytes an id; 0 turns this off). A replay of one of them, or
+    a delivery arriving while the same event is being handled and then succeeds, gets 200
+    without reaching the client or ``on_event``; an event whose handling failed is handled
+    again when it comes back.
     """
     from ._aiohttp import make_handler  # aiohttp.web stays out of the SDK unless asked for
 
     return make_handler(
-        _check_secret(secret).decode(), on_event=on_event, client=client, tolerance=tolerance
+        _check_secret(secret).decode(),
+        on_event=on_event,
+        client=client,
+        tolerance=_check_tolerance(tolerance),
+        remember_events=check_count("remember_events", remember_events),
     )

@@ -8,6 +8,7 @@ imports it; it uses only the webhooks module and the client's public surface.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,9 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import web
 
 from .._errors import WebhookVerificationError
+from .._models import WebhookEvent
 from . import OnEvent, parse_event, signature_header, verify_signature
+from ._handled import HandledEvents
 
 if TYPE_CHECKING:
     from .._client import AnalyzeAsyncClient
@@ -32,7 +35,12 @@ def make_handler(
     on_event: OnEvent | None,
     client: AnalyzeAsyncClient | None,
     tolerance: float | None,
+    remember_events: int,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    handled = HandledEvents(remember_events)
+    # Event id -> the outcome (handled or not) of the delivery being handled right now.
+    running: dict[str, asyncio.Future[bool]] = {}
+
     async def handle_webhook(request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         try:
@@ -47,12 +55,39 @@ def make_handler(
         except WebhookVerificationError as exc:
             _log.info("webhook rejected (400): %s", exc)
             return web.Response(status=400, text="invalid event\n")
-        if client is not None:
-            client.tasks.deliver_webhook_event(event)
-        if on_event is not None:
-            outcome = on_event(event)
-            if inspect.isawaitable(outcome):
-                await outcome
+        # A replay (or the platform redelivering after a lost 200) is answered 200 unseen.
+        # One that arrives mid-handling waits for that outcome, and if it failed, handles
+        # the event itself: only a success is remembered.
+        while (first := running.get(event.id)) is not None:
+            if await asyncio.shield(first):
+                return _duplicate()
+        if event.id in handled:
+            return _duplicate()
+        outcome = running[event.id] = asyncio.get_running_loop().create_future()
+        succeeded = False
+        try:
+            await _handle(event, client, on_event)
+            succeeded = True
+        finally:
+            del running[event.id]
+            outcome.set_result(succeeded)
+            if succeeded:
+                handled.add(event.id)
         return web.Response(status=200, text="ok\n")
 
     return handle_webhook
+
+
+def _duplicate() -> web.Response:
+    return web.Response(status=200, text="duplicate\n")
+
+
+async def _handle(
+    event: WebhookEvent, client: AnalyzeAsyncClient | None, on_event: OnEvent | None
+) -> None:
+    if client is not None:
+        client.tasks.deliver_webhook_event(event)
+    if on_event is not None:
+        outcome = on_event(event)
+        if inspect.isawaitable(outcome):
+            await outcome

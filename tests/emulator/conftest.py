@@ -3,12 +3,14 @@ response body against the OpenAPI schema for its endpoint and status."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from asyncanalyze.emulator import Emulator, ManualClock
 from asyncanalyze.emulator.pytest_plugin import (  # noqa: F401  (fixtures, re-exported)
@@ -112,6 +114,18 @@ class Api:
             schema="CancelAnalyzeTaskResponse",
             **kwargs,
         )
+
+
+@contextlib.asynccontextmanager
+async def loopback_server(app: web.Application) -> AsyncIterator[str]:
+    """Serve ``app`` on 127.0.0.1 (a video host the emulator may fetch from); yields its URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture

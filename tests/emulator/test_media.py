@@ -337,6 +337,8 @@ def test_synthetic_facts_are_the_same_in_other_processes() -> None:
 
 # -- fetching -------------------------------------------------------------------------------
 
+ELSEWHERE_HITS = web.AppKey("elsewhere_hits", list[str])
+
 
 @pytest.fixture
 async def video_server(ok_video: bytes) -> AsyncIterator[TestServer]:
@@ -362,7 +364,17 @@ async def video_server(ok_video: bytes) -> AsyncIterator[TestServer]:
         await release.wait()
         return web.Response(body=b"late")
 
+    async def moved(_: web.Request) -> web.Response:
+        raise web.HTTPFound("/elsewhere?delete=all")
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        request.app[ELSEWHERE_HITS].append(request.path_qs)
+        return web.Response(body=ok_video)
+
     app = web.Application()
+    app[ELSEWHERE_HITS] = []
+    app.router.add_get("/moved", moved)
+    app.router.add_get("/elsewhere", elsewhere)
     app.router.add_get("/video.mp4", video)
     app.router.add_get("/big", big)
     app.router.add_get("/big-streamed", big_streamed)
@@ -385,7 +397,8 @@ async def test_fetch_returns_the_served_bytes(video_server: TestServer, ok_video
 @pytest.mark.parametrize(
     ("path", "max_bytes", "reason"),
     [
-        ("/missing", 10**6, "HTTP 404"),
+        ("/missing", 10**6, "the server did not return the file"),
+        ("/moved", 10**6, "the server did not return the file"),
         ("/big", 1000, "maximum allowed size of 1000 bytes"),
         ("/big-streamed", 1000, "maximum allowed size of 1000 bytes"),
     ],
@@ -397,6 +410,9 @@ async def test_fetch_failures(
         await fetch_video(str(video_server.make_url(path)), max_bytes=max_bytes, timeout=5)
     assert str(caught.value).startswith(DOWNLOAD_FAILED_MESSAGE)
     assert reason in str(caught.value)
+    # Nothing of the upstream answer (status, location, body) reaches the task's message.
+    assert not any(word in str(caught.value) for word in ("HTTP", "404", "302", "elsewhere"))
+    assert video_server.app[ELSEWHERE_HITS] == []
 
 
 async def test_fetch_times_out(video_server: TestServer) -> None:

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from asyncanalyze.emulator import Emulator, ManualClock
 
-from .conftest import Api, body_for
+from .conftest import Api, body_for, loopback_server
 
 DONE = 24 * 3600.0  # past any task's end
 
@@ -241,6 +241,33 @@ async def test_loopback_url_is_fetched_and_probed(
     assert (await finished(api, clock, bad))["status"] == "failed"
 
 
+async def test_a_redirect_is_never_followed(api: Api, emu: Emulator, clock: ManualClock) -> None:
+    """A loopback video URL answering 302 to another path (here an "admin" URL that deletes
+    things) fails the task as undownloadable: the emulator never requests the target, and
+    the failure tells nothing of what the upstream answered."""
+    admin_hits: list[str] = []
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/internal-admin?delete=all")
+
+    async def admin(request: web.Request) -> web.Response:
+        admin_hits.append(request.path_qs)
+        return web.Response(body=make_video(5, 640, 360))
+
+    app = web.Application()
+    app.router.add_get("/video.mp4", redirect)
+    app.router.add_get("/internal-admin", admin)
+    async with loopback_server(app) as host:
+        task_id = await api.create_id(body_for(video=url_video(host + "/video.mp4")))
+        await settled(emu, task_id)
+        task = await finished(api, clock, task_id)
+    assert admin_hits == []
+    assert task["status"] == "failed"
+    message = task["error"]["message"]  # type: ignore[index]
+    assert message.startswith("The video could not be downloaded")
+    assert "302" not in message and "HTTP" not in message and "admin" not in message
+
+
 async def test_pending_until_the_probe_is_done(api: Api, emu: Emulator, clock: ManualClock) -> None:
     """A task whose video is still being probed does not get past pending."""
     blocker = asyncio.Event()
@@ -251,17 +278,13 @@ async def test_pending_until_the_probe_is_done(api: Api, emu: Emulator, clock: M
 
     app = web.Application()
     app.router.add_get("/slow.mp4", slow)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}/slow.mp4"
-        task_id = await api.create_id(body_for(video=url_video(url)))
-        clock.advance(DONE)
-        assert (await api.retrieve(task_id)).body["status"] == "pending"
-        blocker.set()
-        await settled(emu, task_id)
-        assert (await api.retrieve(task_id)).body["status"] == "failed"
-    finally:
-        blocker.set()
-        await runner.cleanup()
+    async with loopback_server(app) as host:
+        try:
+            task_id = await api.create_id(body_for(video=url_video(host + "/slow.mp4")))
+            clock.advance(DONE)
+            assert (await api.retrieve(task_id)).body["status"] == "pending"
+            blocker.set()
+            await settled(emu, task_id)
+            assert (await api.retrieve(task_id)).body["status"] == "failed"
+        finally:
+            blocker.set()  # before the server closes: it waits for its handlers

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
+import json
 import socket
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -104,6 +108,28 @@ async def test_webhook_signature_is_checked(http: Any, emulator: Emulator) -> No
             "/webhooks/analyze", content=body, headers={"TL-Signature": "t=1,v1=" + "0" * 64}
         )
         assert forged.status_code == 400 and "does not match" in forged.json()["error"]
+
+
+async def test_a_replayed_webhook_is_acted_on_once(emulator: Emulator) -> None:
+    """A signed event sent again (a replay inside its window) is answered as a duplicate."""
+    body = json.dumps(
+        {
+            "id": "whe_1",
+            "created_at": "2026-07-01T10:03:13Z",
+            "type": "analyze.task.ready",
+            "data": {"id": "t1", "status": "ready", "created_at": "2026-07-01T10:00:00Z"},
+        }
+    ).encode()
+    t = int(time.time())
+    digest = hmac.new(SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    headers = {"TL-Signature": f"t={t},v1={digest}"}
+    app = fastapi_app.create_app(lambda: emulator_client(emulator), webhook_secret=SECRET)
+    async with serve_in_process(app) as hooked:
+        answers = [
+            (await hooked.post("/webhooks/analyze", content=body, headers=headers)).json()
+            for _ in range(3)
+        ]
+    assert answers == [{"received": "whe_1"}, {"duplicate": "whe_1"}, {"duplicate": "whe_1"}]
 
 
 async def test_webhooks_end_the_background_wait_without_polling() -> None:

@@ -1,0 +1,285 @@
+"""A server that misbehaves on purpose: huge or compressed-bomb bodies, redirects to another
+host, bodies trickled byte by byte. The client's memory, time and key stay bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import tracemalloc
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from asyncanalyze import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    AnalyzeAsyncClient,
+    APIStatusError,
+    APITimeoutError,
+    InternalServerError,
+    InvalidRequestError,
+    ResponseTooLargeError,
+    ResponseValidationError,
+)
+from asyncanalyze._errors import KEPT_BODY_BYTES
+
+from ._helpers import task_json
+
+KEY = "tlk_HOSTILE_SERVER_TEST_KEY"
+MiB = 1024 * 1024
+CAP = 1 * MiB
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Server:
+    """One loopback server whose single task route runs whatever handler a test sets."""
+
+    def __init__(self) -> None:
+        self.handler: Handler | None = None
+        self.requests = 0
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._route)
+        self.server = TestServer(app, host="127.0.0.1")
+
+    async def _route(self, request: web.Request) -> web.StreamResponse:
+        self.requests += 1
+        assert self.handler is not None
+        return await self.handler(request)
+
+    @property
+    def base_url(self) -> str:
+        return str(self.server.make_url("/v1.3"))
+
+    def client(self, **options: Any) -> AnalyzeAsyncClient:
+        options.setdefault("max_retries", 0)
+        return AnalyzeAsyncClient(api_key=KEY, base_url=self.base_url, **options)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    server = Server()
+    await server.server.start_server()
+    try:
+        yield server
+    finally:
+        await server.server.close()
+
+
+def gzip_bomb(decoded_size: int) -> bytes:
+    """gzip of ``decoded_size`` bytes of JSON-looking text, built without holding it."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip container
+    block = b" " * MiB
+    parts = [packer.compress(b'{"task_id": "t1", "pad": "')]
+    parts += [packer.compress(block) for _ in range(decoded_size // MiB)]
+    parts.append(packer.compress(b'"}') + packer.flush())
+    return b"".join(parts)
+
+
+async def peak_memory_of(call: Awaitable[Any]) -> tuple[int, BaseException | None]:
+    """Peak bytes allocated (tracemalloc) while ``call`` runs, and what it raised."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        error: BaseException | None = None
+        try:
+            await call
+        except Exception as exc:
+            error = exc
+        return tracemalloc.get_traced_memory()[1], error
+    finally:
+        tracemalloc.stop()
+
+
+# -- body caps -----------------------------------------------------------------------------------
+
+
+async def test_a_gzip_bomb_never_inflates_past_the_cap(server: Server) -> None:
+    """64 MiB of JSON sent as ~64 KiB of gzip: ResponseTooLargeError once 1 MiB is decoded,
+    and memory stays a small multiple of the cap (the body was read whole before: +614 MiB
+    for a 299 KiB bomb)."""
+    bomb = gzip_bomb(64 * MiB)
+    assert len(bomb) < 100 * 1024
+
+    async def handler(_: web.Request) -> web.Response:
+        headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        return web.Response(body=bomb, headers=headers)
+
+    server.handler = handler
+    async with server.client(max_response_bytes=CAP) as client:
+        peak, error = await peak_memory_of(client.tasks.retrieve("t1"))
+    assert isinstance(error, ResponseTooLargeError), error
+    assert isinstance(error, ResponseValidationError)
+    assert error.limit == CAP
+    assert len(error.body) <= KEPT_BODY_BYTES
+    assert peak < 8 * CAP, f"peak {peak / MiB:.1f} MiB"
+
+
+async def test_an_endless_body_is_cut_at_the_cap(server: Server) -> None:
+    """A body with no Content-Length that never ends is read only up to the cap."""
+    sent = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal sent
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            while sent < 300 * MiB:  # stops when the client hangs up
+                await response.write(b" " * 65536)
+                sent += 65536
+        except (ConnectionError, RuntimeError):
+            pass
+        return response
+
+    server.handler = handler
+    async with server.client(max_response_bytes=CAP) as client:
+        peak, error = await peak_memory_of(client.tasks.retrieve("t1"))
+    assert isinstance(error, ResponseTooLargeError), error
+    assert peak < 8 * CAP
+    assert sent < 100 * MiB  # the connection was dropped, not drained
+
+
+async def test_a_declared_length_over_the_cap_is_refused_unread(server: Server) -> None:
+    """A Content-Length above the cap is refused from the header, before the body is read."""
+    body = json.dumps(task_json(pad="x" * (2 * CAP))).encode()
+
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    server.handler = handler
+    async with server.client(max_response_bytes=CAP) as client:
+        with pytest.raises(ResponseTooLargeError, match="1,048,576"):
+            await client.tasks.retrieve("t1")
+
+
+async def test_a_body_at_the_cap_is_fine(server: Server) -> None:
+    """The cap is on the decoded size and inclusive: a body of exactly the cap is decoded,
+    compressed or not."""
+    overhead = len(json.dumps(task_json(pad="")))
+    body = json.dumps(task_json(pad="x" * (CAP - overhead))).encode()
+    assert len(body) == CAP
+    for encoded, headers in ((body, {}), (gzip.compress(body), {"Content-Encoding": "gzip"})):
+
+        async def handler(_: web.Request, data: bytes = encoded, h: Any = headers) -> web.Response:
+            return web.Response(body=data, headers={**h, "Content-Type": "application/json"})
+
+        server.handler = handler
+        async with server.client(max_response_bytes=CAP) as client:
+            assert (await client.tasks.retrieve("t1")).task_id == "t1"
+
+
+async def test_a_too_large_answer_is_not_retried(server: Server) -> None:
+    """The same request would get the same body: one request, no retry."""
+
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response(body=b" " * (CAP + 1), content_type="application/json")
+
+    server.handler = handler
+    async with server.client(max_response_bytes=CAP, max_retries=3) as client:
+        with pytest.raises(ResponseTooLargeError):
+            await client.tasks.retrieve("t1")
+    assert server.requests == 1
+
+
+async def test_a_huge_error_body_keeps_a_prefix_and_its_status(server: Server) -> None:
+    """A 503 with a 20 MiB body is still a retryable 503 (not "too large"); its .body keeps
+    only a bounded prefix."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=503, headers={"Content-Type": "text/html"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            await response.write(b"<html>")
+            for _ in range(20 * 16):  # 20 MiB, unless the client hangs up first
+                await response.write(b"x" * 65536)
+        except (ConnectionError, RuntimeError):
+            pass
+        return response
+
+    server.handler = handler
+    async with server.client() as client:
+        peak, error = await peak_memory_of(client.tasks.retrieve("t1"))
+    assert isinstance(error, InternalServerError), error
+    assert error.status_code == 503
+    assert error.body.startswith(b"<html>xxx") and len(error.body) == KEPT_BODY_BYTES
+    assert peak < 8 * MiB
+
+
+def test_exceptions_keep_only_a_prefix_of_any_body() -> None:
+    """However an error is built, .body holds at most KEPT_BODY_BYTES; the message still
+    gives the full size."""
+    big = b"y" * (5 * MiB)
+    validation = ResponseValidationError("bad", body=big, status_code=200)
+    status = APIStatusError("bad", status_code=500, body=big)
+    assert len(validation.body) == len(status.body) == KEPT_BODY_BYTES
+    assert "5,242,880 bytes" in str(validation)
+
+
+def test_the_default_cap_and_its_checks() -> None:
+    """The default sits far above any task answer and below tens of MiB; the option is an int
+    >= 1."""
+    assert 8 * MiB <= DEFAULT_MAX_RESPONSE_BYTES <= 32 * MiB
+    for bad in (0, -1, 1.5, True, "1"):
+        with pytest.raises(InvalidRequestError):
+            AnalyzeAsyncClient(api_key="k", max_response_bytes=bad)
+
+
+# -- what held up: redirects and slow bodies ------------------------------------------------------
+
+
+async def test_redirects_are_not_followed_and_the_key_stays_home(server: Server) -> None:
+    """A 302 to another host is an error for the caller; the other host sees no request (so
+    never the key)."""
+    elsewhere = Server()
+    await elsewhere.server.start_server()
+    seen: list[str | None] = []
+
+    async def steal(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("x-api-key"))
+        return web.json_response(task_json())
+
+    async def redirect(_: web.Request) -> web.Response:
+        raise web.HTTPFound(elsewhere.base_url + "/analyze/tasks/t1")
+
+    elsewhere.handler, server.handler = steal, redirect
+    try:
+        async with server.client(max_retries=3) as client:
+            with pytest.raises(APIStatusError) as info:
+                await client.tasks.retrieve("t1")
+    finally:
+        await elsewhere.server.close()
+    assert info.value.status_code == 302
+    assert seen == [] and elsewhere.requests == 0
+    assert server.requests == 1
+
+
+async def test_a_trickled_body_is_bounded_by_the_request_timeout(server: Server) -> None:
+    """Slowloris: a server that sends headers, then a byte now and then, for ever, ends in
+    APITimeoutError after the request timeout instead of holding the call."""
+    stop = asyncio.Event()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            while not stop.is_set():
+                await response.write(b" ")
+                await asyncio.sleep(0.05)
+        except (ConnectionError, RuntimeError):
+            pass
+        return response
+
+    server.handler = handler
+    try:
+        async with server.client(timeout=0.5) as client:
+            with pytest.raises(APITimeoutError):
+                await asyncio.wait_for(client.tasks.retrieve("t1"), timeout=30)
+    finally:
+        stop.set()
