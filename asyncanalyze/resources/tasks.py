@@ -297,8 +297,9 @@ class TasksClient:
         """Poll until the task is terminal and return it once ``ready``.
 
         ``timeout`` (seconds) defaults to the client's ``poll_timeout``; ``math.inf`` waits
-        for ever. Raises TaskFailedError (``.task``) when the task fails or is canceled and
-        PollTimeoutError (``.task``: the last state seen) when the deadline passes.
+        for ever. Raises TaskFailedError (``.task``) when the task fails, its subclass
+        TaskCanceledError when it is canceled, and PollTimeoutError (``.task``: the last
+        state seen) when the deadline passes.
         ``on_status_change`` (plain or async function; keep it quick) gets the task at each
         new status. All waits of a client share one scheduler (see ``asyncanalyze.polling``).
         """
@@ -324,7 +325,8 @@ class TasksClient:
     ) -> AsyncGenerator[TaskOutcome, None]:
         """Yield a :class:`TaskOutcome` for each task as it ends, in completion order.
 
-        Failures are values (``outcome.error``), so one failed task never ends the loop.
+        Failures are values (``outcome.error``; TaskCanceledError for a canceled task), so
+        one failed task never ends the loop.
         ``timeout`` applies to each task. Leaving the loop early, or cancelling it, stops
         polling the tasks not yet delivered.
         """
