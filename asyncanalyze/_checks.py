@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import binascii
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
 from ._errors import InvalidRequestError
 from ._models import (
     OMIT,
+    AnalysisMode,
     AnalyzeTaskStatus,
+    ModelName,
     Omit,
     ResponseFormat,
     VideoContext,
@@ -21,20 +24,35 @@ from ._models import (
 from ._numbers import check_between, check_count
 
 __all__ = [
+    "BRIEF_MAX_TOKENS",
     "MAX_BASE64_VIDEO_BYTES",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_JSON_DEPTH",
+    "MAX_TOKENS_LIMIT",
+    "TIME_FORMATS",
+    "check_analysis_mode",
+    "check_base64",
+    "check_choice",
+    "check_custom_id",
+    "check_filter",
     "check_idempotency_key",
+    "check_items",
     "check_json",
     "check_max_tokens",
+    "check_model_name",
+    "check_model_supports",
+    "check_name",
     "check_page",
     "check_page_limit",
     "check_prompt",
     "check_response_format",
+    "check_seconds",
     "check_status",
     "check_temperature",
+    "check_text",
     "check_video",
     "check_video_facts",
+    "check_window",
 ]
 
 # The brief's "30 MB" read generously as MiB: the server, not the SDK, has the last word.
@@ -48,7 +66,31 @@ MAX_VIDEO_SHORT_SIDE: Final = 2160
 MAX_VIDEO_LONG_SIDE: Final = 5184
 # 12/5 == 2.4, compared in integers so that 5184x2160 (exactly 2.4:1) passes.
 _ASPECT_NUM, _ASPECT_DEN = 12, 5
-MAX_TOKENS_LIMIT: Final = 4096
+# max_tokens: the one home of its limits. spec/API.md rules that where the product brief and
+# the platform's newer docs differ, the brief's limits are validated and the platform's
+# additions tolerated. So a request the brief knows (general analysis, no model_name: the
+# service's default model) gets the brief's 1-4,096. The models and modes the platform added
+# since get the platform's current rules (SDK 1.3.6): pegasus1.5/1.6 general 512-98,304,
+# time_based_metadata 2,048-98,304 on every model that offers it; a model name we do not
+# know is checked only against 1..98,304 and the server judges the rest.
+BRIEF_MAX_TOKENS: Final = 4_096
+MAX_TOKENS_LIMIT: Final = 98_304
+GENERAL: Final = AnalysisMode.GENERAL.value  # the default mode
+SEGMENTATION: Final = AnalysisMode.TIME_BASED_METADATA.value
+_MAX_TOKENS_FLOOR: Final = {GENERAL: 512, SEGMENTATION: 2_048}
+_ANY_MODEL_FLOOR: Final = {GENERAL: 1, SEGMENTATION: 2_048}
+UNLIMITED: Final = "unlimited"
+# What each documented model offers beyond the basics; a model not listed is judged by the
+# server (model names change faster than SDK releases).
+_MODEL_FEATURES: Final[dict[str, frozenset[str]]] = {
+    ModelName.PEGASUS_1_5.value: frozenset(),
+    ModelName.PEGASUS_1_6.value: frozenset(
+        {"image input", "max_tokens='unlimited'", "a time_array field"}
+    ),
+}
+ANALYSIS_MODES: Final = (GENERAL, SEGMENTATION)
+TIME_FORMATS: Final = ("seconds", "hh:mm:ss", "hh:mm:ss.fff")
+_CUSTOM_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_PAGE_LIMIT: Final = 50
 MAX_IDEMPOTENCY_KEY_LENGTH: Final = 255
 # Far deeper than any real schema (the platform advises at most 5 levels of objects) and far
@@ -102,10 +144,137 @@ def check_temperature(temperature: object) -> float | Omit:
     return check_between("temperature", temperature, 0, 1)
 
 
-def check_max_tokens(max_tokens: object) -> int | Omit:
+def check_max_tokens(
+    max_tokens: object, *, mode: str = GENERAL, model: str | Omit = OMIT
+) -> int | str | Omit:
+    """A token budget for ``mode`` (see MAX_TOKENS_LIMIT), or "unlimited" where allowed."""
     if max_tokens is OMIT:
         return OMIT
-    return check_count("max_tokens", max_tokens, minimum=1, maximum=MAX_TOKENS_LIMIT)
+    if isinstance(max_tokens, str):
+        if max_tokens != UNLIMITED:
+            raise InvalidRequestError(
+                "max_tokens", f"must be an int or 'unlimited', got {max_tokens!r}"
+            )
+        if mode != SEGMENTATION:
+            raise InvalidRequestError(
+                "max_tokens", "'unlimited' needs analysis_mode='time_based_metadata'"
+            )
+        check_model_supports(model, "max_tokens='unlimited'", "max_tokens")
+        return UNLIMITED
+    known = isinstance(model, str) and model in _MODEL_FEATURES
+    floors = _MAX_TOKENS_FLOOR if known else _ANY_MODEL_FLOOR
+    ceiling = BRIEF_MAX_TOKENS if model is OMIT and mode == GENERAL else MAX_TOKENS_LIMIT
+    try:
+        return check_count("max_tokens", max_tokens, minimum=floors.get(mode, 1), maximum=ceiling)
+    except InvalidRequestError as exc:
+        where = f"{mode} analysis" + (f" on {model}" if known else "")
+        if model is OMIT and mode == GENERAL:
+            where += " on the default model; name a model_name for its wider range"
+        raise InvalidRequestError("max_tokens", f"{exc.rule} (the range for {where})") from None
+
+
+def check_model_name(model_name: object) -> str | Omit:
+    """Any model name the platform may know: documented ones (ModelName) or newer ones."""
+    if model_name is OMIT:
+        return OMIT
+    value = model_name.value if isinstance(model_name, ModelName) else model_name
+    if not isinstance(value, str) or not value or value != value.strip() or " " in value:
+        raise InvalidRequestError(
+            "model_name", f"must be a model name such as 'pegasus1.6', got {model_name!r}"
+        )
+    return str.__str__(check_text("model_name", value))
+
+
+def check_model_supports(model: str | Omit, feature: str, parameter: str) -> None:
+    """``feature`` needs a documented model that offers it: refused without model_name (the
+    service's default model lacks it) or with one that lacks it; a model not documented here
+    is the server's call."""
+    features = _MODEL_FEATURES.get(model) if isinstance(model, str) else frozenset()
+    if features is not None and feature not in features:
+        able = " or ".join(
+            repr(name) for name, offered in _MODEL_FEATURES.items() if feature in offered
+        )
+        why = (
+            "without it the service's default model is used, which lacks it"
+            if model is OMIT
+            else f"{model!r} lacks it"
+        )
+        raise InvalidRequestError(parameter, f"{feature} needs model_name={able} ({why})")
+
+
+def check_analysis_mode(mode: object, parameter: str = "analysis_mode") -> str | Omit:
+    """One of the documented modes: a new mode comes with parameters this SDK cannot check."""
+    if mode is OMIT:
+        return OMIT
+    return check_choice(parameter, mode, ANALYSIS_MODES)
+
+
+def check_custom_id(custom_id: object) -> str | Omit:
+    """The platform's format: 1-64 characters, letters, digits, '-' and '_'."""
+    if custom_id is OMIT:
+        return OMIT
+    if not isinstance(custom_id, str) or not _CUSTOM_ID.fullmatch(custom_id):
+        raise InvalidRequestError(
+            "custom_id",
+            f"must be 1-64 characters of letters, digits, '-' and '_', got {custom_id!r}",
+        )
+    return str.__str__(custom_id)
+
+
+def check_seconds(parameter: str, value: object, minimum: float) -> float:
+    """A finite number of seconds >= ``minimum`` (a timestamp or a duration)."""
+    return check_between(parameter, value, minimum, math.inf)
+
+
+def check_window(
+    start_name: str,
+    start: object,
+    end_name: str,
+    end: object,
+    *,
+    min_length: float,
+    max_length: float = math.inf,
+) -> tuple[float, float]:
+    """Two timestamps (seconds >= 0) ``min_length`` to ``max_length`` seconds apart."""
+    first = check_seconds(start_name, start, 0)
+    last = check_seconds(end_name, end, 0)
+    if not min_length <= last - first <= max_length:
+        longest = "" if math.isinf(max_length) else f" and at most {max_length:g} s"
+        raise InvalidRequestError(
+            end_name,
+            f"must come at least {min_length:g} s after {start_name}{longest}"
+            f" ({first:g} to {last:g} is {last - first:g} s)",
+        )
+    return first, last
+
+
+def check_items(parameter: str, value: object, low: int, high: int | None = None) -> list[Any]:
+    """A list (or tuple) of ``low`` to ``high`` items, as a list."""
+    if not isinstance(value, list | tuple):
+        raise InvalidRequestError(parameter, f"must be a list, got {type(value).__name__}")
+    if len(value) < low or (high is not None and len(value) > high):
+        bound = f"{low} to {high}" if high is not None else f"at least {low}"
+        raise InvalidRequestError(parameter, f"must hold {bound} items, got {len(value)}")
+    return list(value)
+
+
+def check_name(parameter: str, value: object) -> str:
+    """A non-empty string (a name, an id, a description)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequestError(parameter, f"must be a non-empty string, got {value!r}")
+    return str.__str__(check_text(parameter, value))
+
+
+def check_choice(parameter: str, value: object, allowed: tuple[str, ...]) -> str:
+    """One of ``allowed`` (a str enum member counts as its value)."""
+    if not isinstance(value, str) or value not in allowed:
+        raise InvalidRequestError(parameter, f"must be one of {', '.join(allowed)}, got {value!r}")
+    return str.__str__(value)
+
+
+def check_filter(parameter: str, value: object) -> str | None:
+    """A list filter matched exactly by the server (video_url, asset_id): a non-empty string."""
+    return None if value is None else check_name(parameter, value)
 
 
 def check_page(page: object) -> int | None:
@@ -142,7 +311,12 @@ def check_video(video: object) -> VideoContext:
         check_text("video.asset_id", video.asset_id)
         return video
     if isinstance(video, VideoContext_Base64String):
-        _check_base64(video.base64_string)
+        check_base64(
+            "video.base64_string",
+            video.base64_string,
+            MAX_BASE64_VIDEO_BYTES,
+            hint="upload larger files as an asset or pass a URL",
+        )
         return video
     raise InvalidRequestError(
         "video",
@@ -151,18 +325,18 @@ def check_video(video: object) -> VideoContext:
     )
 
 
-def _check_base64(data: object) -> None:
-    name = "video.base64_string"
+def check_base64(name: str, data: object, max_bytes: int, *, hint: str) -> None:
+    """Strict base64 of at most ``max_bytes`` decoded (the platform's "N MB", read as MiB)."""
     if not isinstance(data, str) or not data:
         raise InvalidRequestError(name, "must be a non-empty base64 string")
     # Size first, from the length alone: refusing 200 MB should not cost decoding 200 MB.
     padding = len(data) - len(data.rstrip("="))
     decoded_size = len(data) * 3 // 4 - padding
-    if decoded_size > MAX_BASE64_VIDEO_BYTES:
+    if decoded_size > max_bytes:
         raise InvalidRequestError(
             name,
-            f"holds {decoded_size:,} bytes of video; the limit is {MAX_BASE64_VIDEO_BYTES:,}"
-            " (30 MiB): upload larger files as an asset or pass a URL",
+            f"holds {decoded_size:,} bytes; the limit is {max_bytes:,}"
+            f" ({max_bytes // (1024 * 1024)} MiB): {hint}",
         )
     try:
         # In slices: one call over 40 MB would hold the GIL ~0.1 s, stalling the event loop
@@ -224,7 +398,10 @@ def check_response_format(response_format: object) -> dict[str, Any] | Omit:
     else:
         raise InvalidRequestError("response_format", "must be a ResponseFormat or a dict")
     if kind != "json_schema":
-        raise InvalidRequestError("response_format.type", f"must be 'json_schema', got {kind!r}")
+        raise InvalidRequestError(
+            "response_format.type",
+            f"must be 'json_schema' or 'segment_definitions', got {kind!r}",
+        )
     if not isinstance(schema, Mapping):
         raise InvalidRequestError("response_format.json_schema", "must be a dict (a JSON Schema)")
     return {"type": "json_schema", "json_schema": check_json(schema, "response_format.json_schema")}

@@ -217,7 +217,7 @@ class AnalyzeAsyncClient:
         self._json_headers: Final = {**base_headers, "Content-Type": "application/json"}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        self._rate_gate = RateGate(self.clock)
+        self._rate_gate = RateGate(self.clock, self.sleep, max_pause=policy.max_retry_after)
         if creates_per_minute is not None:
             rate = check_positive("creates_per_minute", creates_per_minute)
             self._rate_gate.limit(_CREATE_ROUTE, rate)
@@ -269,6 +269,7 @@ class AnalyzeAsyncClient:
         if not self._closed:
             await self.tasks._before_close()
         self._closed = True
+        await self._rate_gate.aclose()
         await self.tasks._aclose()
         await self._transport.aclose()
 
@@ -318,10 +319,13 @@ class AnalyzeAsyncClient:
         request_headers = self._json_headers if body is not None else self._headers
         timeout = self._timeout
         policy = self.retry_policy
+        # Only a per-call timeout bounds the wait for a rate-limit slot: under the client's
+        # own a batch queues for its turn instead of failing.
+        slot_budget = None
         if options is not None:
             # RequestOptions checked its numbers when it was built.
             if options.timeout_in_seconds is not None:
-                timeout = float(options.timeout_in_seconds)
+                timeout = slot_budget = float(options.timeout_in_seconds)
             if options.max_retries is not None:
                 policy = attrs.evolve(policy, max_retries=options.max_retries)
             if options.additional_query_parameters:
@@ -348,9 +352,8 @@ class AnalyzeAsyncClient:
         async def attempt() -> RawResponse:
             nonlocal attempt_number
             attempt_number += 1
-            turn = self._rate_gate.reserve(route)
-            if turn > 0:
-                await self.sleep(turn)
+            if not self._rate_gate.admit(route):
+                await self._rate_gate.wait_turn(route, budget=slot_budget)
             sent_at = self.clock()
             started = loop.time()
             try:
@@ -389,9 +392,9 @@ class AnalyzeAsyncClient:
             error = error_for_response(response)
             if isinstance(error, RateLimitError):
                 # One 429 pauses every sender of this route and paces them after it.
-                after = error.retry_after
-                pause = None if after is None else min(after, policy.max_retry_after)
-                self._rate_gate.rate_limited(route, pause, response.headers, sent_at=sent_at)
+                self._rate_gate.rate_limited(
+                    route, error.retry_after, response.headers, sent_at=sent_at
+                )
             raise error
 
         try:
@@ -402,7 +405,7 @@ class AnalyzeAsyncClient:
                 attempt,
                 policy=policy,
                 idempotent=idempotent,
-                sleep=self.sleep,
+                sleep=self._rate_gate.sleep,
                 rng=self.rng,
                 description=f"{method} {path}",
             )

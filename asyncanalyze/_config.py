@@ -106,7 +106,11 @@ class PollPolicy:
 
 @attrs.frozen
 class RequestOptions:
-    """Per-call overrides; every field left as None keeps the client's setting."""
+    """Per-call overrides; every field left as None keeps the client's setting.
+
+    ``timeout_in_seconds`` also bounds the wait for a rate-limit slot: a call that could not
+    be sent within it raises ``RateLimitError`` at once (nothing sent).
+    """
 
     timeout_in_seconds: float | None = None
     max_retries: int | None = None

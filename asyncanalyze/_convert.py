@@ -6,30 +6,62 @@ about evolution: unknown fields are ignored and unknown enum values are kept as 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar, get_origin
 
+import attrs
 from cattrs import Converter
 from cattrs.cols import is_sequence, list_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.strategies import configure_tagged_union
 
 from ._models import (
+    AnalysisMode,
+    AnalyzeImageInput,
+    AnalyzePromptV2,
     AnalyzeTaskStatus,
+    AnalyzeTimeRange,
     FinishReason,
+    MediaSource,
+    ModelName,
     ResponseFormat,
+    SegmentDefinition,
+    SegmentField,
+    SegmentFieldItems,
+    SegmentResponseFormat,
+    TaskRequestParams,
     VideoContext,
     VideoContext_AssetId,
     VideoContext_Base64String,
     VideoContext_Url,
+    VideoSource,
+    VideoSystemMetadata,
     WebhookTaskData,
 )
 
 __all__ = ["WireError", "structure", "unstructure"]
 
 T = TypeVar("T")
-_OpenEnum = TypeVar("_OpenEnum", AnalyzeTaskStatus, FinishReason)
+_log: Final = logging.getLogger("asyncanalyze")
+_OpenEnum = TypeVar("_OpenEnum", AnalyzeTaskStatus, FinishReason, ModelName, AnalysisMode)
+
+# What callers build and send: a dict for one of these (a manifest line) must not carry keys
+# the model lacks (a typo would otherwise vanish), and unset fields are not sent.
+_INPUTS: Final = (
+    AnalyzeImageInput,
+    MediaSource,
+    AnalyzePromptV2,
+    AnalyzeTimeRange,
+    SegmentFieldItems,
+    SegmentField,
+    SegmentDefinition,
+    SegmentResponseFormat,
+)
+# What the platform echoes about a task: informational, so a field of an unexpected shape is
+# dropped (None) instead of failing the whole task, whose status and result are what matter.
+_ECHOES: Final = (VideoSystemMetadata, VideoSource, TaskRequestParams)
 
 _VIDEO_TAGS: Final[dict[type, str]] = {
     VideoContext_Url: "url",
@@ -108,6 +140,62 @@ def _open_enum(cls: type[_OpenEnum]) -> Any:
     return structure_enum
 
 
+def _max_tokens(value: Any, _: Any) -> int | str | None:
+    if value is None or isinstance(value, str) or (_is_int(value)):
+        return value  # type: ignore[no-any-return]
+    raise WireError(f"expected an integer or a string, got {type(value).__name__}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# The input models refer to each other (a time_array field's items hold fields), so their
+# functions are built at first use, once every hook they call is registered.
+
+
+def _strict_input(converter: Converter, cls: type[T]) -> Callable[[Any, Any], T]:
+    built: list[Callable[[Any, Any], T]] = []
+
+    def structure_input(value: Any, _: Any) -> T:
+        if not built:
+            built.append(make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True))
+        return built[0](value, cls)
+
+    return structure_input
+
+
+def _without_none(converter: Converter, cls: type) -> Callable[[Any], dict[str, Any]]:
+    built: list[Callable[[Any], dict[str, Any]]] = []
+
+    def unstructure_input(value: Any) -> dict[str, Any]:
+        if not built:
+            built.append(make_dict_unstructure_fn(cls, converter))
+        return {k: v for k, v in built[0](value).items() if v is not None}
+
+    return unstructure_input
+
+
+def _lenient(converter: Converter, cls: Any) -> Callable[[Any, Any], Any]:
+    fields = attrs.fields(attrs.resolve_types(cls))
+
+    def structure_echo(value: Any, _: Any) -> Any:
+        if not isinstance(value, dict):
+            return None
+        kept: dict[str, Any] = {}
+        for field in fields:
+            raw = value.get(field.name)
+            if raw is None:
+                continue
+            try:
+                kept[field.name] = converter.structure(raw, field.type)
+            except Exception as exc:  # any misfit drops this field alone (see _ECHOES)
+                _log.debug("ignoring %s.%s: %s", cls.__name__, field.name, exc)
+        return cls(**kept)
+
+    return structure_echo
+
+
 def _make_converter() -> Converter:
     converter = Converter(detailed_validation=False, forbid_extra_keys=False)
     converter.register_structure_hook(str, _strict_str)
@@ -122,6 +210,14 @@ def _make_converter() -> Converter:
     converter.register_unstructure_hook(datetime, lambda value: value.isoformat())
     converter.register_structure_hook(AnalyzeTaskStatus, _open_enum(AnalyzeTaskStatus))
     converter.register_structure_hook(FinishReason, _open_enum(FinishReason))
+    converter.register_structure_hook(ModelName, _open_enum(ModelName))
+    converter.register_structure_hook(AnalysisMode, _open_enum(AnalysisMode))
+    converter.register_structure_hook_func(lambda t: t == int | str | None, _max_tokens)
+    for given in _INPUTS:
+        converter.register_structure_hook(given, _strict_input(converter, given))
+        converter.register_unstructure_hook(given, _without_none(converter, given))
+    for echo in _ECHOES:
+        converter.register_structure_hook(echo, _lenient(converter, echo))
     configure_tagged_union(
         VideoContext,
         converter,
@@ -152,6 +248,8 @@ def structure(data: Any, cls: type[T]) -> T:
         return _converter.structure(data, cls)
     except WireError:
         raise
+    except KeyError as exc:  # a required key is absent
+        raise WireError(f"missing key {exc}") from exc
     except Exception as exc:  # cattrs raises KeyError/TypeError/ValueError and its own groups
         raise WireError(f"{type(exc).__name__}: {exc}") from exc
 

@@ -158,7 +158,8 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: slow down. ``retry_after`` is the server's advice in seconds, when given."""
+    """429: slow down. ``retry_after`` is the server's advice in seconds, when given
+    (``Retry-After``, else the time to ``X-Ratelimit-Reset``)."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)

@@ -45,6 +45,7 @@ except ImportError:  # pragma: no cover - exercised when the extra is absent
 
 
 __all__ = [
+    "RateLimitHeaders",
     "RawResponse",
     "cancel_path",
     "decode",
@@ -53,6 +54,7 @@ __all__ = [
     "decode_task",
     "encode_json",
     "error_for_response",
+    "parse_rate_limit_headers",
     "parse_retry_after",
     "task_path",
 ]
@@ -72,6 +74,9 @@ _REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-amzn-requestid", 
 # Server advice beyond a day is treated as nonsense rather than obeyed.
 _MAX_SANE_RETRY_AFTER: Final = 86_400.0
 _BODY_EXCERPT: Final = 200
+# An X-Ratelimit-Reset below this is not an epoch time (it would be before 2001) but, as some
+# servers send it, the seconds until the reset.
+_EPOCH_FLOOR: Final = 1_000_000_000
 
 
 @attrs.frozen
@@ -222,9 +227,10 @@ def error_for_response(response: RawResponse) -> APIStatusError:
         "request_id": _request_id(response.headers),
     }
     if status == 429:
-        return RateLimitError(
-            message or "rate limited", retry_after=parse_retry_after(response.headers), **kwargs
-        )
+        retry_after = parse_retry_after(response.headers)
+        if retry_after is None:
+            retry_after = parse_rate_limit_headers(response.headers).reset_in
+        return RateLimitError(message or "rate limited", retry_after=retry_after, **kwargs)
     if status >= 500:
         return InternalServerError(message or "server error", **kwargs)
     cls = _STATUS_ERRORS.get(status, APIStatusError)
@@ -232,7 +238,8 @@ def error_for_response(response: RawResponse) -> APIStatusError:
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """Seconds to wait from ``retry-after-ms``, ``Retry-After`` (seconds or HTTP date).
+    """Seconds to wait from ``retry-after-ms``, ``Retry-After`` (seconds or HTTP date, the
+    latter against the server's ``Date`` when it sends one).
 
     Never raises and never returns a negative, NaN or absurd value: bad advice is ignored.
     """
@@ -251,8 +258,7 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
         return None
     if when.tzinfo is None:
         return None
-    current = time.time() if now is None else now
-    return _bounded(when.timestamp() - current)
+    return _bounded(when.timestamp() - _server_now(headers, now))
 
 
 def _finite(raw: str | None) -> float | None:
@@ -269,3 +275,56 @@ def _bounded(seconds: float) -> float | None:
     if seconds > _MAX_SANE_RETRY_AFTER:
         return None
     return max(0.0, seconds)
+
+
+@attrs.frozen
+class RateLimitHeaders:
+    """What ``X-Ratelimit-*`` say, each None when absent or unreadable.
+
+    ``reset_in`` is the time until ``X-Ratelimit-Reset`` (UTC epoch seconds: when the current
+    window ends) measured on the server's own clock, its ``Date`` header, when it sends one:
+    a client whose clock is off by minutes still reads the right wait.
+    """
+
+    limit: int | None
+    remaining: int | None
+    reset_in: float | None
+
+
+def parse_rate_limit_headers(
+    headers: Mapping[str, str], *, now: float | None = None
+) -> RateLimitHeaders:
+    """Read ``X-Ratelimit-Limit``, ``-Remaining`` and ``-Reset``; never raises."""
+    reset_in = None
+    reset = _finite(headers.get("x-ratelimit-reset"))
+    if reset is not None:
+        if reset < _EPOCH_FLOOR:
+            reset_in = _bounded(reset)
+        else:
+            reset_in = _bounded(reset - _server_now(headers, now))
+    return RateLimitHeaders(
+        limit=_count(headers.get("x-ratelimit-limit")),
+        remaining=_count(headers.get("x-ratelimit-remaining")),
+        reset_in=reset_in,
+    )
+
+
+def _server_now(headers: Mapping[str, str], now: float | None) -> float:
+    """The server's clock when it answered (its Date header), else ours."""
+    raw = headers.get("date")
+    if raw is not None:
+        try:
+            when = parsedate_to_datetime(raw.strip())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            pass
+        else:
+            if when.tzinfo is not None:
+                return when.timestamp()
+    return time.time() if now is None else now
+
+
+def _count(raw: str | None) -> int | None:
+    value = _finite(raw)
+    if value is None or value < 0 or value != int(value):
+        return None
+    return int(value)

@@ -16,6 +16,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from ._config import RetryPolicy
 from ._errors import APIConnectionError, APIStatusError, RateLimitError
 from ._protocol import parse_retry_after
+from ._ratelimit import NoSlotInTimeError
 
 __all__ = ["Sleep", "is_retryable", "retry_after_failure", "wait_before_retry"]
 
@@ -35,8 +36,8 @@ def is_retryable(exc: BaseException, *, idempotent: bool, policy: RetryPolicy) -
     """
     if isinstance(exc, APIConnectionError):
         return idempotent or not exc.request_sent
-    if not isinstance(exc, APIStatusError):
-        return False
+    if not isinstance(exc, APIStatusError) or isinstance(exc, NoSlotInTimeError):
+        return False  # a request that found no slot within its timeout is not sent again
     advised = _advised_wait(exc)
     if advised is not None and advised > policy.max_retry_after:
         return False  # waiting less than the server asked would only earn another refusal
@@ -55,8 +56,8 @@ def wait_before_retry(
     exc: BaseException | None, attempt: int, policy: RetryPolicy, rng: random.Random
 ) -> float:
     """Seconds before retry number ``attempt`` (1-based): the server's advice, else full jitter."""
-    if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-        return 0.0  # the client's RateGate holds the request until its paced slot
+    if isinstance(exc, RateLimitError):
+        return 0.0  # the client's RateGate holds the request for the pause and its paced slot
     if isinstance(exc, APIStatusError):
         advised = _advised_wait(exc)
         if advised is not None:

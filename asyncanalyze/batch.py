@@ -14,7 +14,15 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from os import PathLike
 from typing import Any, Final
 
@@ -23,6 +31,7 @@ import attrs
 from . import _checks
 from ._cancel_on_exit import CancelOnExit
 from ._convert import WireError, structure, unstructure
+from ._create_body import create_body
 from ._errors import (
     AnalyzeError,
     ClientStateError,
@@ -34,17 +43,25 @@ from ._errors import (
 )
 from ._fingerprint import canonical_digest
 from ._journal import Journal, JournalEntry, JournalOwner, open_journal
+from ._media_inputs import as_model
 from ._models import (
     OMIT,
+    AnalysisMode,
+    AnalyzeImageInput,
+    AnalyzePromptV2,
     AnalyzeTaskResponse,
     AnalyzeTaskStatus,
     CreateAnalyzeTaskResponse,
+    MaxTokens,
+    ModelName,
     Omit,
     ResponseFormat,
+    SegmentResponseFormat,
     VideoContext,
     VideoContext_Base64String,
 )
 from ._protocol import task_path
+from ._segments import SEGMENT_FORMAT_TYPE
 
 __all__ = [
     "DEFAULT_BATCH_CONCURRENCY",
@@ -58,59 +75,72 @@ __all__ = [
 # Enough tasks in flight to keep a batch moving at the platform's usual rate limits; each
 # in-flight task costs only a waiter in the shared scheduler.
 DEFAULT_BATCH_CONCURRENCY: Final = 50
-_REQUEST_FIELDS: Final = frozenset(
-    {
-        "video",
-        "prompt",
-        "temperature",
-        "max_tokens",
-        "response_format",
-        "idempotency_key",
-        "metadata",
-    }
+_WIRE_FIELDS: Final = (
+    "video",
+    "image",
+    "prompt",
+    "prompt_v2",
+    "model_name",
+    "analysis_mode",
+    "custom_id",
+    "temperature",
+    "max_tokens",
+    "response_format",
+    "min_segment_duration",
+    "max_segment_duration",
+    "start_time",
+    "end_time",
 )
+_REQUEST_FIELDS: Final = frozenset({*_WIRE_FIELDS, "idempotency_key", "metadata"})
 
 
 @attrs.frozen
 class AnalyzeRequest:
-    """One create request of a batch; ``metadata`` rides along to its outcome untouched."""
+    """One create request of a batch: the parameters of ``tasks.create`` (unset ones are not
+    sent); ``metadata`` rides along to its outcome untouched, ``custom_id`` too (and to the
+    platform, which returns it with the task)."""
 
-    video: VideoContext
-    prompt: str
+    video: VideoContext | Omit = OMIT
+    prompt: str | Omit = OMIT
     temperature: float | Omit = OMIT
-    max_tokens: int | Omit = OMIT
-    response_format: ResponseFormat | dict[str, Any] | Omit = OMIT
+    max_tokens: MaxTokens | Omit = OMIT
+    response_format: ResponseFormat | SegmentResponseFormat | dict[str, Any] | Omit = OMIT
     idempotency_key: str | None = None
     metadata: Mapping[str, Any] | None = None
+    model_name: ModelName | str | Omit = attrs.field(default=OMIT, kw_only=True)
+    analysis_mode: AnalysisMode | str | Omit = attrs.field(default=OMIT, kw_only=True)
+    custom_id: str | Omit = attrs.field(default=OMIT, kw_only=True)
+    image: Sequence[AnalyzeImageInput | dict[str, Any]] | Omit = attrs.field(
+        default=OMIT, kw_only=True
+    )
+    prompt_v2: AnalyzePromptV2 | dict[str, Any] | Omit = attrs.field(default=OMIT, kw_only=True)
+    min_segment_duration: float | Omit = attrs.field(default=OMIT, kw_only=True)
+    max_segment_duration: float | Omit = attrs.field(default=OMIT, kw_only=True)
+    start_time: float | Omit = attrs.field(default=OMIT, kw_only=True)
+    end_time: float | Omit = attrs.field(default=OMIT, kw_only=True)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AnalyzeRequest:
-        """Build a request from its JSON form (one manifest line), checking every field."""
+        """Build a request from its JSON form (one manifest line: the API's field names plus
+        ``idempotency_key`` and ``metadata``), checking every field."""
         if not isinstance(data, Mapping):
             raise InvalidRequestError("request", "must be a JSON object")
         unknown = set(data) - _REQUEST_FIELDS
         if unknown:
             raise InvalidRequestError("request", f"unknown field(s): {', '.join(sorted(unknown))}")
-        if "video" not in data:
-            raise InvalidRequestError("video", "is required")
-        try:
-            video: VideoContext = structure(data["video"], VideoContext)  # type: ignore[arg-type]
-        except WireError as exc:
-            raise InvalidRequestError(
-                "video", f"must be {{'type': 'url'|'asset_id'|'base64_string', ...}} ({exc})"
-            ) from None
+        given = {name: data[name] for name in _WIRE_FIELDS if name in data}
+        if "video" in given:
+            try:
+                given["video"] = structure(given["video"], VideoContext)  # type: ignore[arg-type]
+            except WireError as exc:
+                raise InvalidRequestError(
+                    "video", f"must be {{'type': 'url'|'asset_id'|'base64_string', ...}} ({exc})"
+                ) from None
+        given.update(_as_models(given))
         metadata = data.get("metadata")
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InvalidRequestError("metadata", "must be a JSON object")
-        request = cls(
-            video=video,
-            prompt=data.get("prompt"),  # type: ignore[arg-type]
-            temperature=data.get("temperature", OMIT),
-            max_tokens=data.get("max_tokens", OMIT),
-            response_format=data.get("response_format", OMIT),
-            idempotency_key=data.get("idempotency_key"),
-            metadata=metadata,
-        )
+        request = cls(idempotency_key=data.get("idempotency_key"), metadata=metadata, **given)
         request.check()
         return request
 
@@ -119,19 +149,9 @@ class AnalyzeRequest:
         self._checked_body()
 
     def wire_body(self) -> dict[str, Any]:
-        """The create body this request sends (checked; ``response_format`` copied as plain
+        """The create body this request sends (checked; structured values copied as plain
         JSON, see ``MAX_JSON_DEPTH``)."""
-        body: dict[str, Any] = {
-            "video": unstructure(_checks.check_video(self.video)),
-            "prompt": _checks.check_prompt(self.prompt),
-        }
-        if (temperature := _checks.check_temperature(self.temperature)) is not OMIT:
-            body["temperature"] = temperature
-        if (max_tokens := _checks.check_max_tokens(self.max_tokens)) is not OMIT:
-            body["max_tokens"] = max_tokens
-        if (response_format := _checks.check_response_format(self.response_format)) is not OMIT:
-            body["response_format"] = response_format
-        return body
+        return create_body(self)
 
     def _checked_body(self) -> dict[str, Any]:
         """``wire_body()`` after checking every field, ``idempotency_key`` included."""
@@ -152,6 +172,27 @@ class AnalyzeRequest:
         if self.idempotency_key is not None:
             return canonical_digest({"idempotency_key": self.idempotency_key})
         return canonical_digest(body)
+
+
+def _as_models(given: Mapping[str, Any]) -> dict[str, Any]:
+    """A manifest line's structured values as models, whose reprs never print a base64
+    image whole (a batch outcome's repr shows its request); other shapes are left for the
+    checks to name."""
+    typed: dict[str, Any] = {}
+    image = given.get("image")
+    if isinstance(image, list):
+        typed["image"] = [
+            as_model(f"image[{position}]", item, AnalyzeImageInput)
+            for position, item in enumerate(image)
+        ]
+    if isinstance(given.get("prompt_v2"), Mapping):
+        typed["prompt_v2"] = as_model("prompt_v2", given["prompt_v2"], AnalyzePromptV2)
+    response_format = given.get("response_format")
+    if isinstance(response_format, Mapping) and response_format.get("type") == SEGMENT_FORMAT_TYPE:
+        typed["response_format"] = as_model(
+            "response_format", response_format, SegmentResponseFormat
+        )
+    return typed
 
 
 @attrs.frozen
@@ -195,6 +236,12 @@ class BatchOutcome:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def custom_id(self) -> str | None:
+        """The request's ``custom_id`` (None if it has none), even when no task was made."""
+        custom_id = self.request.custom_id
+        return custom_id if isinstance(custom_id, str) else None
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (one line of a results file)."""
         task = self.task
@@ -211,6 +258,7 @@ class BatchOutcome:
             "error": None if self.error is None else str(self.error),
             "error_type": None if self.error is None else type(self.error).__name__,
             "metadata": dict(self.request.metadata) if self.request.metadata else None,
+            "custom_id": self.custom_id,
             "from_journal": self.from_journal,
             "recreated": self.recreated,
         }
@@ -277,11 +325,28 @@ def _prepare(request: AnalyzeRequest, fingerprinted: bool) -> _Prepared:
 
 
 def _size(request: AnalyzeRequest) -> int:
+    """Characters of prompt and inline media: what checking and fingerprinting cost."""
     size = len(request.prompt) if isinstance(request.prompt, str) else 0
     video = request.video
     if isinstance(video, VideoContext_Base64String) and isinstance(video.base64_string, str):
         size += len(video.base64_string)
+    images = list(_items(request.image))
+    images += _items(_field(request.prompt_v2, "media_sources"))
+    for definition in _items(_field(request.response_format, "segment_definitions")):
+        images += _items(_field(definition, "media_sources"))
+    for image in images:
+        inline = _field(image, "base64_string")
+        size += len(inline) if isinstance(inline, str) else 0
     return size
+
+
+def _field(value: object, name: str) -> object:
+    """``value.name`` or ``value[name]``: a model or its JSON form, whichever was given."""
+    return value.get(name) if isinstance(value, Mapping) else getattr(value, name, None)
+
+
+def _items(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []
 
 
 async def _prepared(request: AnalyzeRequest, fingerprinted: bool) -> _Prepared:

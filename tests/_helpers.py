@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aioresponses import aioresponses
+from aioresponses import CallbackResult, aioresponses
+from yarl import URL
 
 # The id most tests retrieve ("t1"): a retrieve answered with another task's id is refused.
 TASK_JSON: dict[str, Any] = {
@@ -29,6 +30,11 @@ def task_json(status: str = "ready", **extra: Any) -> dict[str, Any]:
     if status not in {"ready", "failed"}:
         body.pop("completed_at", None)
     return body
+
+
+def echo_task(url: URL, **_: Any) -> CallbackResult:
+    """An aioresponses callback answering a retrieve with the task the URL names."""
+    return CallbackResult(payload=task_json(task_id=url.path.rsplit("/", 1)[-1]))
 
 
 def calls(mock: aioresponses) -> list[tuple[str, str, dict[str, Any]]]:

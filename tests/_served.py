@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from asyncanalyze.emulator import Emulator
@@ -16,6 +16,7 @@ from asyncanalyze.emulator import Emulator
 
 class ThreadedEmulator:
     def __init__(self, **options: Any) -> None:
+        self._background: list[asyncio.Task[Any]] = []
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
@@ -32,7 +33,20 @@ class ThreadedEmulator:
 
         return self.call(read())  # type: ignore[no-any-return]
 
+    def start_background(self, make: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        """Run ``make()`` on the emulator's loop until ``close()``."""
+
+        async def start() -> None:
+            self._background.append(asyncio.create_task(make()))
+
+        self.call(start())
+
     def close(self) -> None:
+        async def stop_background() -> None:
+            for task in self._background:
+                task.cancel()
+
+        self.call(stop_background())
         self.call(self.emulator.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)

@@ -19,13 +19,18 @@ from pathlib import Path
 import pytest
 
 from asyncanalyze import (
+    AnalysisMode,
     AnalyzeAsyncClient,
     AnalyzeRequest,
     BatchProgress,
     InvalidRequestError,
+    ModelName,
     NotFoundError,
     PollPolicy,
+    SegmentDefinition,
+    SegmentResponseFormat,
     TaskFailedError,
+    VideoContext_AssetId,
     VideoContext_Url,
 )
 from asyncanalyze.emulator import Emulator
@@ -397,3 +402,49 @@ async def test_analyze_client_fixture(analyze_client: AnalyzeAsyncClient) -> Non
     created = await analyze_client.tasks.create(video=video(60, tag="fx"), prompt="p")
     task = await analyze_client.tasks.await_result(created)
     assert task.result is not None and task.result.data
+
+
+async def test_custom_id_rides_along_to_each_outcome(emu: Emulator) -> None:
+    """custom_id goes to the platform and to the outcome (attribute and to_dict), like
+    metadata; a request refused before sending still reports the one it was given."""
+    requests = [
+        AnalyzeRequest(video=video(30, tag="c"), prompt="p", custom_id="row-1", metadata={"n": 1}),
+        AnalyzeRequest(video=video(60, tag="c"), prompt="p"),
+        AnalyzeRequest(video=video(30, tag="c"), prompt="p", custom_id="row 3"),  # refused
+    ]
+    async with scaled_client(emu) as client:
+        outcomes = {o.index: o async for o in client.tasks.analyze_many(requests)}
+    assert outcomes[0].custom_id == "row-1" and outcomes[0].to_dict()["custom_id"] == "row-1"
+    assert outcomes[0].task is not None and outcomes[0].task.custom_id == "row-1"
+    assert outcomes[0].to_dict()["metadata"] == {"n": 1}
+    assert outcomes[1].custom_id is None and outcomes[1].to_dict()["custom_id"] is None
+    assert isinstance(outcomes[2].error, InvalidRequestError) and outcomes[2].task_id is None
+    assert outcomes[2].custom_id == "row 3"  # as given, so the refused row can be found
+
+
+async def test_custom_id_and_analysis_mode_come_back_from_retrieve_and_list(
+    emu: Emulator,
+) -> None:
+    """Created with custom_id and analysis_mode, a task carries both in retrieve and in list,
+    and list filters by mode and video."""
+    segments = SegmentResponseFormat([SegmentDefinition(id="goal", description="A goal")])
+    async with scaled_client(emu) as client:
+        general = await client.tasks.create(video=video(30, tag="m"), prompt="p", custom_id="g-1")
+        segmented = await client.tasks.create(
+            video=VideoContext_AssetId("asset-9"),
+            model_name=ModelName.PEGASUS_1_6,
+            analysis_mode=AnalysisMode.TIME_BASED_METADATA,
+            response_format=segments,
+            custom_id="s-1",
+        )
+        task = await client.tasks.await_result(segmented)
+        only_segments = await client.tasks.list(analysis_mode="time_based_metadata")
+        by_asset = [t async for t in client.tasks.iter(asset_id="asset-9")]
+        by_url = await client.tasks.list(video_url=video(30, tag="m").url)
+    assert task.custom_id == "s-1" and "goal" in task.result.json()  # type: ignore[union-attr]
+    assert task.request_params is not None
+    assert task.request_params.analysis_mode == AnalysisMode.TIME_BASED_METADATA
+    assert task.video_source is not None and task.video_source.asset_id == "asset-9"
+    assert [(t.task_id, t.custom_id) for t in only_segments.data] == [(segmented.task_id, "s-1")]
+    assert [t.task_id for t in by_asset] == [segmented.task_id]
+    assert [(t.task_id, t.custom_id) for t in by_url.data] == [(general.task_id, "g-1")]

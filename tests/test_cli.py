@@ -110,6 +110,32 @@ def test_tasks_list_filters_by_status(served, capsys):
     assert json.loads(capsys.readouterr().out) == []
 
 
+def test_tasks_list_filters_by_video_asset_and_mode(served, capsys):
+    """--video-url, --asset-id and --analysis-mode are sent as filters; custom ids show."""
+    first = create_task(served, capsys, VIDEO)
+    code = main(
+        remote(
+            served, "analyze", "asset:a1", "-p", "p", "--custom-id", "c-9", "--no-wait", "--json"
+        )
+    )
+    assert code == 0
+    second = json.loads(capsys.readouterr().out)["task_id"]
+
+    def listed(*flags: str) -> list[str]:
+        assert main(remote(served, "tasks", "list", "--json", *flags)) == 0
+        return [task["task_id"] for task in json.loads(capsys.readouterr().out)]
+
+    assert listed("--video-url", VIDEO) == [first]
+    assert listed("--asset-id", "a1") == [second]
+    assert listed("--analysis-mode", "general", "--all") == [second, first]
+    assert listed("--analysis-mode", "time_based_metadata") == []
+    assert main(remote(served, "tasks", "list")) == 0
+    table = capsys.readouterr().out
+    assert "custom id" in table.lower() and "c-9" in table
+    assert main(remote(served, "tasks", "list", "--video-url", "")) == 2
+    assert "video_url" in capsys.readouterr().err
+
+
 def test_tasks_get_prints_the_result(served, capsys):
     """tasks get shows status and result data; --json gives the task object."""
     task_id = create_task(served, capsys, VIDEO)
@@ -224,6 +250,88 @@ def test_analyze_asset_with_schema_returns_json_data(tmp_path, capsys):
     task = json.loads(capsys.readouterr().out)
     assert task["status"] == "ready"
     assert isinstance(json.loads(task["result"]["data"])["title"], str)
+
+
+def test_analyze_sends_the_create_parameters_given_as_flags(tmp_path, capsys):
+    """--model --analysis-mode --custom-id --start --end --min-segment --max-segment
+    --max-tokens unlimited and a segment-definitions --schema reach the platform."""
+    segments = tmp_path / "segments.json"
+    segments.write_text(
+        json.dumps(
+            {
+                "type": "segment_definitions",
+                "segment_definitions": [{"id": "goal", "description": "A goal is scored"}],
+            }
+        )
+    )
+    argv = [
+        *FAST,
+        "--json",
+        "analyze",
+        "asset:abc123",
+        "--model",
+        "pegasus1.6",
+        "--analysis-mode",
+        "time_based_metadata",
+        "--custom-id",
+        "cli-7",
+        "--schema",
+        str(segments),
+        "--max-tokens",
+        "unlimited",
+        "--start",
+        "5",
+        "--end",
+        "65.5",
+        "--min-segment",
+        "2",
+        "--max-segment",
+        "20",
+    ]
+    assert main(argv) == 0
+    task = json.loads(capsys.readouterr().out)
+    assert task["status"] == "ready" and task["custom_id"] == "cli-7"
+    assert "goal" in json.loads(task["result"]["data"])
+    params = task["request_params"]
+    assert params["analysis_mode"] == "time_based_metadata"
+    assert params["max_tokens"] == "unlimited"
+    assert (params["start_time"], params["end_time"]) == (5, 65.5)
+    assert (params["min_segment_duration"], params["max_segment_duration"]) == (2, 20)
+
+
+def test_analyze_shows_the_custom_id_and_mode(capsys):
+    """The human view of a task names its custom id and analysis mode."""
+    argv = [*FAST, "analyze", VIDEO, "-p", "Summarize", "--custom-id", "mine-1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "custom id" in out and "mine-1" in out and "general" in out
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["-p", "x", "--custom-id", "has space"], "custom_id"),
+        (["-p", "x", "--min-segment", "5"], "min_segment_duration"),
+        (["-p", "x", "--max-segment", "1.5"], "max_segment_duration"),
+        (["-p", "x", "--start", "-1"], "start_time"),
+        (["-p", "x", "--start", "10", "--end", "5"], "end_time"),
+        (["-p", "x", "--max-tokens", "unlimited"], "max_tokens"),
+        (["-p", "x", "--max-tokens", "lots"], "--max-tokens"),
+        (["-p", "x", "--start", "soon"], "--start"),
+        (["-p", "x", "--analysis-mode", "fast"], "--analysis-mode"),
+        (["-p", "x", "--model", ""], "model_name"),
+        ([], "prompt"),
+        (["--analysis-mode", "time_based_metadata"], "response_format"),
+    ],
+)
+def test_bad_create_flags_are_one_line_and_exit_2(capsys, flags, expected):
+    """A flag the SDK or argparse refuses: exit 2, one line naming it, nothing created."""
+    assert main([*FAST, "analyze", VIDEO, *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err
+    assert "Traceback" not in err
+    if not expected.startswith("--"):  # argparse prints its usage above its one line
+        assert len(err.splitlines()) == 1
 
 
 def test_analyze_local_file_that_is_not_a_video_is_refused_before_upload(tmp_path, capsys):

@@ -38,10 +38,16 @@ from asyncanalyze import (
 )
 from asyncanalyze._convert import unstructure
 from asyncanalyze._errors import APIStatusError
-from asyncanalyze._protocol import RawResponse, decode, error_for_response, parse_retry_after
+from asyncanalyze._protocol import (
+    RawResponse,
+    decode,
+    error_for_response,
+    parse_rate_limit_headers,
+    parse_retry_after,
+)
 from asyncanalyze.webhooks import parse_event
 
-from ._helpers import sent_count, task_json
+from ._helpers import calls, sent_count, task_json
 from .conftest import BASE_URL
 
 FUZZ = settings(
@@ -106,6 +112,35 @@ webhook_info = st.fixed_dictionaries(
     {"url": st.text(max_size=40), "delivered": st.booleans(), "attempts": st.integers(0, 50)},
     optional={"last_error": st.text(max_size=40) | st.none()},
 )
+finite_numbers = st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False)
+json_objects = st.dictionaries(st.text(max_size=8), finite_json_values, max_size=3)
+video_source = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["url", "asset_id", "base64_string", "video_id"]) | ids,
+        "url": st.text(max_size=20),
+        "asset_id": ids,
+        "video_id": ids,
+        "index_id": ids,
+        "system_metadata": st.fixed_dictionaries({}, optional={"duration": finite_numbers}),
+    },
+)
+request_params = st.fixed_dictionaries(
+    {},
+    optional={
+        "analysis_mode": st.sampled_from(["general", "time_based_metadata"]) | ids,
+        "prompt": st.text(max_size=30),
+        "prompt_v2": json_objects,
+        "image": st.lists(json_objects, max_size=2),
+        "response_format": json_objects,
+        "temperature": finite_numbers,
+        "max_tokens": st.integers(1, 98304) | st.just("unlimited"),
+        **{
+            name: finite_numbers
+            for name in ("min_segment_duration", "max_segment_duration", "start_time", "end_time")
+        },
+    },
+)
 task_wire = st.fixed_dictionaries(
     {"task_id": ids, "status": statuses, "created_at": timestamps},
     optional={
@@ -114,6 +149,10 @@ task_wire = st.fixed_dictionaries(
         "error": task_error | st.none(),
         "webhooks": st.lists(webhook_info, max_size=3) | st.none(),
         "custom_id": st.text(max_size=20) | st.none(),
+        "batch_id": ids | st.none(),
+        # What the platform echoes decodes whatever its shape (an odd field becomes None).
+        "video_source": video_source | finite_json_values,
+        "request_params": request_params | finite_json_values,
         "an_unknown_field": finite_json_values,  # ignored: the platform may add fields
     },
 )
@@ -286,22 +325,104 @@ async def collect(iterator: Any) -> list[Any]:
     return [item async for item in iterator]
 
 
+modes = st.none() | st.sampled_from(["general", "time_based_metadata"]) | anything
+filter_texts = st.none() | st.text(max_size=12) | st.just("https://e.com/a.mp4?x=1&y=2") | anything
+list_filters = st.fixed_dictionaries(
+    {},
+    optional={
+        "status": statuses | anything,
+        "video_url": filter_texts,
+        "asset_id": filter_texts,
+        "analysis_mode": modes,
+    },
+)
+
+
 @FUZZ
-@given(page=numbers, page_limit=numbers, status=statuses | anything, options=request_options)
-def test_list_arguments(page: Any, page_limit: Any, status: Any, options: Any) -> None:
+@given(page=numbers, page_limit=numbers, filters=list_filters, options=request_options)
+def test_list_arguments(page: Any, page_limit: Any, filters: Any, options: Any) -> None:
     """tasks.list with any arguments works or is refused before sending."""
     works_or_refuses_unsent(
         lambda c: c.tasks.list(
-            page=page, page_limit=page_limit, status=status, request_options=built(options)
+            page=page, page_limit=page_limit, request_options=built(options), **filters
         )
     )
 
 
 @FUZZ
-@given(status=statuses | anything, page_limit=numbers)
-def test_iter_arguments(status: Any, page_limit: Any) -> None:
+@given(page_limit=numbers, filters=list_filters)
+def test_iter_arguments(page_limit: Any, filters: Any) -> None:
     """tasks.iter with any arguments works or is refused before sending."""
-    works_or_refuses_unsent(lambda c: collect(c.tasks.iter(status=status, page_limit=page_limit)))
+    works_or_refuses_unsent(lambda c: collect(c.tasks.iter(page_limit=page_limit, **filters)))
+
+
+seconds = st.integers(-2, 8000) | st.floats() | anything
+sources = st.fixed_dictionaries(
+    {"name": st.sampled_from(["a", "b", "a b"]) | anything},
+    optional={
+        "url": st.sampled_from(["https://e.com/a.png", "http://e.com/a.png"]) | anything,
+        "asset_id": st.text(max_size=6),
+        "base64_string": st.sampled_from(["aGk=", "not base64"]),
+        "colour": anything,
+    },
+)
+segment_fields = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(["n", "start_time"]) | anything,
+        "type": st.sampled_from(["string", "timestamp", "array", "time_array", "x"]),
+        "description": st.just("d") | anything,
+    },
+    optional={
+        "format": st.sampled_from(["seconds", "ms"]),
+        "enum": st.lists(st.text(max_size=3), max_size=3) | anything,
+        "items": st.fixed_dictionaries(
+            {"type": st.sampled_from(["string", "object"])},
+            optional={
+                "fields": st.lists(
+                    st.just({"name": "e", "type": "string", "description": "d"}), max_size=2
+                )
+            },
+        ),
+    },
+)
+segment_formats = st.fixed_dictionaries(
+    {
+        "type": st.just("segment_definitions"),
+        "segment_definitions": st.lists(
+            st.fixed_dictionaries(
+                {"id": st.sampled_from(["a", "b", ""]), "description": st.just("d")},
+                optional={
+                    "fields": st.lists(segment_fields, max_size=2),
+                    "media_sources": st.lists(sources, max_size=2),
+                    "time_ranges": st.lists(
+                        st.fixed_dictionaries({"start_time": seconds, "end_time": seconds}),
+                        max_size=2,
+                    ),
+                },
+            ),
+            max_size=3,
+        )
+        | anything,
+    },
+    optional={"segment_time_format": st.sampled_from(["seconds", "hours"])},
+)
+NEWER_CREATE_ARGUMENTS = {
+    "model_name": st.sampled_from(["pegasus1.5", "pegasus1.6", "pegasus9", ""]) | anything,
+    "analysis_mode": modes,
+    "custom_id": st.text(max_size=70) | st.sampled_from(["ok-1", "x" * 64]) | anything,
+    "image": st.lists(sources, max_size=3) | anything,
+    "prompt_v2": st.fixed_dictionaries(
+        {"input_text": st.text(max_size=10) | anything},
+        optional={"media_sources": st.lists(sources, max_size=5)},
+    )
+    | anything,
+    "min_segment_duration": seconds,
+    "max_segment_duration": seconds,
+    "start_time": seconds,
+    "end_time": seconds,
+    "response_format": segment_formats,
+    "max_tokens": st.just("unlimited") | st.integers(0, 10**6),
+}
 
 
 @FUZZ
@@ -316,6 +437,7 @@ def test_iter_arguments(status: Any, page_limit: Any) -> None:
     | anything,
     idempotency_key=st.none() | st.text(max_size=20) | anything,
     options=request_options,
+    newer=st.fixed_dictionaries({}, optional=NEWER_CREATE_ARGUMENTS),
 )
 def test_create_arguments(
     video: Any,
@@ -325,9 +447,10 @@ def test_create_arguments(
     response_format: Any,
     idempotency_key: Any,
     options: Any,
+    newer: dict[str, Any],
 ) -> None:
     """tasks.create with any arguments works or is refused before sending."""
-    kwargs: dict[str, Any] = {"video": video, "prompt": prompt}
+    kwargs: dict[str, Any] = {"video": video, "prompt": prompt, **newer}
     for name, value in (
         ("temperature", temperature),
         ("max_tokens", max_tokens),
@@ -428,6 +551,28 @@ def test_retry_after_is_never_negative_nan_or_unbounded(
 ) -> None:
     """parse_retry_after never raises and gives None or a finite wait within a day."""
     wait = parse_retry_after(headers, now=now)
+    assert wait is None or (math.isfinite(wait) and 0.0 <= wait <= 86_400.0)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(
+    headers=st.dictionaries(
+        st.sampled_from(
+            ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "date"]
+        ),
+        header_text | st.integers(-(10**12), 10**12).map(str),
+    ),
+    now=st.none() | st.floats(0, 4e9),
+)
+def test_rate_limit_headers_never_give_a_negative_or_unbounded_wait(
+    headers: dict[str, str], now: float | None
+) -> None:
+    """parse_rate_limit_headers never raises; counts are ints >= 0 and the time to the reset
+    is None or finite within a day."""
+    info = parse_rate_limit_headers(headers, now=now)
+    for count in (info.limit, info.remaining):
+        assert count is None or (isinstance(count, int) and count >= 0)
+    wait = info.reset_in
     assert wait is None or (math.isfinite(wait) and 0.0 <= wait <= 86_400.0)
 
 
@@ -535,3 +680,36 @@ def test_any_event_ids_parse_cleanly_or_are_rejected(task_id: str, event_id: str
             assert client.tasks.deliver_webhook_event(event) in (True, False)
 
     asyncio.run(run())
+
+
+general_requests = st.fixed_dictionaries(
+    {"video": st.just(VideoContext_Url(url="https://e.com/v.mp4")), "prompt": st.just("p")},
+    optional={
+        "model_name": st.sampled_from(["pegasus1.5", "pegasus1.6", "pegasus9"]),
+        "analysis_mode": st.just("general"),
+        "custom_id": st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
+        "temperature": st.floats(0, 1),
+        # valid with and without a model_name (the brief's 4,096 without one)
+        "max_tokens": st.integers(512, 4096),
+        "start_time": st.floats(0, 100),
+        "end_time": st.floats(200, 7200),
+    },
+)
+
+
+@FUZZ
+@given(request=general_requests)
+def test_a_valid_create_sends_exactly_the_fields_given(request: dict[str, Any]) -> None:
+    """OMIT semantics: the body's keys are the arguments given, under the same names."""
+    sent: list[Any] = []
+
+    async def run() -> None:
+        with aioresponses() as mock:
+            answer_everything(mock)
+            async with fuzz_client() as client:
+                await client.tasks.create(**request)
+            [(_, _, kwargs)] = calls(mock)
+            sent.append(json.loads(kwargs["data"]))
+
+    asyncio.run(run())
+    assert set(sent[0]) == set(request)

@@ -21,7 +21,13 @@ from asyncanalyze import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from asyncanalyze._protocol import RawResponse, error_for_response, parse_retry_after, task_path
+from asyncanalyze._protocol import (
+    RawResponse,
+    error_for_response,
+    parse_rate_limit_headers,
+    parse_retry_after,
+    task_path,
+)
 
 
 def response(status: int, body: bytes = b"", **headers: str) -> RawResponse:
@@ -123,6 +129,55 @@ def test_parse_retry_after_http_date() -> None:
     assert waited == pytest.approx(30.0)
     past = format_datetime(datetime(2025, 1, 1, tzinfo=UTC), usegmt=True)
     assert parse_retry_after(CIMultiDict({"Retry-After": past}), now=now.timestamp()) == 0.0
+
+
+def test_rate_limit_headers_are_read_on_the_servers_clock() -> None:
+    """X-Ratelimit-Reset is measured against the response's Date, so a client clock that is
+    an hour off still reads the right wait; without a Date, against the client's clock."""
+    server_now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC).timestamp()
+    headers = CIMultiDict(
+        {
+            "Date": format_datetime(datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC), usegmt=True),
+            "X-Ratelimit-Limit": "100",
+            "X-Ratelimit-Remaining": "0",
+            "X-Ratelimit-Reset": str(int(server_now) + 20),
+        }
+    )
+    info = parse_rate_limit_headers(headers, now=server_now + 3600)
+    assert (info.limit, info.remaining, info.reset_in) == (100, 0, 20.0)
+    del headers["Date"]
+    assert parse_rate_limit_headers(headers, now=server_now + 5).reset_in == 15.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-Ratelimit-Reset": "30"}, (None, None, 30.0)),  # seconds, not an epoch time
+        ({"X-Ratelimit-Limit": "-1", "X-Ratelimit-Remaining": "2.5"}, (None, None, None)),
+        ({"X-Ratelimit-Limit": "ten", "X-Ratelimit-Reset": "nan"}, (None, None, None)),
+        ({"X-Ratelimit-Reset": "99999999999"}, (None, None, None)),  # years away: nonsense
+        ({}, (None, None, None)),
+    ],
+)
+def test_unreadable_rate_limit_headers_are_ignored(
+    headers: dict[str, str], expected: tuple[object, ...]
+) -> None:
+    """Negative, fractional or non-numeric counts and absurd resets read as absent."""
+    info = parse_rate_limit_headers(CIMultiDict(headers), now=1_767_225_600.0)
+    assert (info.limit, info.remaining, info.reset_in) == expected
+
+
+def test_a_429_without_retry_after_advises_the_time_to_reset() -> None:
+    """With no Retry-After, RateLimitError.retry_after is the time to X-Ratelimit-Reset."""
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    headers = {
+        "Date": format_datetime(now, usegmt=True),
+        "X-Ratelimit-Reset": str(int(now.timestamp()) + 7),
+    }
+    error = error_for_response(response(429, b"", **headers))
+    assert isinstance(error, RateLimitError) and error.retry_after == 7.0
+    both = error_for_response(response(429, b"", **headers, **{"Retry-After": "2"}))
+    assert isinstance(both, RateLimitError) and both.retry_after == 2.0
 
 
 @pytest.mark.parametrize(

@@ -194,7 +194,7 @@ GOOD: dict[str, Any] = {"video": URL_VIDEO, "prompt": "p"}
         ({"temperature": "0.5"}, "temperature"),
         ({"temperature": True}, "temperature"),
         ({"max_tokens": 0}, "max_tokens"),
-        ({"max_tokens": 4097}, "max_tokens"),
+        ({"max_tokens": 98_305}, "max_tokens"),
         ({"max_tokens": 10.0}, "max_tokens"),
         ({"max_tokens": True}, "max_tokens"),
         ({"video": None}, "video"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["UsageError", "positive_float", "positive_int"]
+__all__ = ["UsageError", "finite_float", "positive_float", "positive_int", "token_budget"]
 
 
 class UsageError(Exception):
@@ -30,3 +30,24 @@ def positive_int(raw: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {raw!r}")
     return value
+
+
+def finite_float(raw: str) -> float:
+    """A number; its range is the SDK's to check (one home per rule)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {raw!r}")
+    return value
+
+
+def token_budget(raw: str) -> int | str:
+    """An integer or ``unlimited``; the limits are the SDK's to check."""
+    if raw == "unlimited":
+        return raw
+    try:
+        return int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer or 'unlimited': {raw!r}") from None

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncanalyze import (
-    OMIT,
+    AnalysisMode,
     AnalyzeTaskResponse,
     AnalyzeTaskStatus,
     BadRequestError,
@@ -25,7 +25,7 @@ from asyncanalyze import (
     video_from_path_sync,
 )
 
-from ._args import UsageError, positive_float, positive_int
+from ._args import UsageError, finite_float, positive_float, positive_int, token_budget
 from ._interrupt import cancel_command, wait_command
 from ._output import Output, Span, fmt_time, task_to_dict
 from ._session import open_session
@@ -51,6 +51,7 @@ _STATUS_STYLE = {
     "queued": "cyan",
 }
 _STATUSES = [status.value for status in AnalyzeTaskStatus]
+_MODES = [mode.value for mode in AnalysisMode]
 
 
 def add_tasks_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -61,6 +62,9 @@ def add_tasks_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
     listing = verbs.add_parser("list", parents=[common], help="tasks, newest first")
     listing.add_argument("--status", choices=_STATUSES, help="only tasks in this status")
+    listing.add_argument("--video-url", metavar="URL", help="only tasks of this exact video URL")
+    listing.add_argument("--asset-id", metavar="ID", help="only tasks of this asset")
+    listing.add_argument("--analysis-mode", choices=_MODES, help="only tasks of this mode")
     listing.add_argument("--page", type=positive_int, default=1, help="page number (default 1)")
     listing.add_argument(
         "--page-limit", type=positive_int, default=10, metavar="N", help="tasks per page (max 50)"
@@ -101,11 +105,38 @@ def add_analyze_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         "at most 30 MiB).",
     )
     analyze.add_argument("video", metavar="VIDEO")
-    analyze.add_argument("--prompt", "-p", required=True, help="what to ask about the video")
-    analyze.add_argument("--temperature", type=float, help="0..1")
-    analyze.add_argument("--max-tokens", type=positive_int, metavar="N")
     analyze.add_argument(
-        "--schema", type=Path, metavar="FILE.json", help="JSON Schema the result must follow"
+        "--prompt", "-p", help="what to ask about the video (required in general mode)"
+    )
+    analyze.add_argument("--model", metavar="NAME", help="model_name, e.g. pegasus1.6")
+    analyze.add_argument(
+        "--analysis-mode",
+        choices=_MODES,
+        help="general (prompt -> text, the default) or time_based_metadata (segments; needs"
+        " --schema with segment definitions)",
+    )
+    analyze.add_argument(
+        "--custom-id", metavar="ID", help="your id for the task (1-64 of A-Z a-z 0-9 - _)"
+    )
+    analyze.add_argument("--temperature", type=float, help="0..1")
+    analyze.add_argument("--max-tokens", type=token_budget, metavar="N", help="or 'unlimited'")
+    analyze.add_argument(
+        "--schema",
+        type=Path,
+        metavar="FILE.json",
+        help="JSON Schema the result must follow, or a whole response_format object",
+    )
+    analyze.add_argument(
+        "--start", type=finite_float, metavar="S", help="analyze from S seconds (start_time)"
+    )
+    analyze.add_argument(
+        "--end", type=finite_float, metavar="S", help="analyze up to S seconds (end_time)"
+    )
+    analyze.add_argument(
+        "--min-segment", type=finite_float, metavar="S", help="min_segment_duration (>= 2)"
+    )
+    analyze.add_argument(
+        "--max-segment", type=finite_float, metavar="S", help="max_segment_duration (>= 2)"
     )
     analyze.add_argument("--no-wait", action="store_true", help="print the task id and return")
     analyze.add_argument(
@@ -131,12 +162,17 @@ def show_task(out: Output, task: AnalyzeTaskResponse) -> None:
     if out.json_mode:
         out.json(task_to_dict(task))
         return
-    rows = [
-        ("task", task.task_id),
+    rows = [("task", task.task_id)]
+    if task.custom_id is not None:
+        rows.append(("custom id", task.custom_id))
+    rows += [
         ("status", task.status.value),
         ("created", fmt_time(task.created_at)),
         ("completed", fmt_time(task.completed_at)),
     ]
+    mode = task.request_params.analysis_mode if task.request_params is not None else None
+    if mode is not None:
+        rows.append(("mode", mode.value))
     if task.result is not None:
         usage = task.result.usage
         tokens = f"{usage.output_tokens} out"
@@ -171,12 +207,16 @@ async def tasks_list(args: argparse.Namespace, out: Output) -> int:
     async with open_session(args) as session:
         tasks = session.client.tasks
         footer = ""
+        filters = {
+            "status": args.status,
+            "video_url": args.video_url,
+            "asset_id": args.asset_id,
+            "analysis_mode": args.analysis_mode,
+        }
         if args.all:
-            found = [t async for t in tasks.iter(status=args.status, page_limit=args.page_limit)]
+            found = [t async for t in tasks.iter(page_limit=args.page_limit, **filters)]
         else:
-            listing = await tasks.list(
-                page=args.page, page_limit=args.page_limit, status=args.status
-            )
+            listing = await tasks.list(page=args.page, page_limit=args.page_limit, **filters)
             found = listing.data
             info = listing.page_info
             if info.total_page is not None:
@@ -186,12 +226,16 @@ async def tasks_list(args: argparse.Namespace, out: Output) -> int:
     if out.json_mode:
         out.json([task_to_dict(task) for task in found])
         return 0
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (t.task_id, t.status.value, fmt_time(t.created_at), fmt_time(t.completed_at)) for t in found
     ]
-    out.table(
-        ["task id", "status", "created", "completed"], rows, styles=[None, None, "dim", "dim"]
-    )
+    headers = ["task id", "status", "created", "completed"]
+    styles: list[str | None] = [None, None, "dim", "dim"]
+    if any(t.custom_id is not None for t in found):
+        rows = [(*row, t.custom_id or "-") for row, t in zip(rows, found, strict=True)]
+        headers.append("custom id")
+        styles.append(None)
+    out.table(headers, rows, styles=styles)
     if footer:
         out.note(footer)
     elif not found:
@@ -302,6 +346,8 @@ def parse_video(raw: str, *, check_media: bool = True) -> VideoContext:
 
 
 def load_schema(path: Path | None) -> dict[str, Any] | None:
+    """A bare JSON Schema, or a whole response_format object (json_schema or
+    segment_definitions), from a file."""
     if path is None:
         return None
     try:
@@ -312,7 +358,8 @@ def load_schema(path: Path | None) -> dict[str, Any] | None:
         raise UsageError(f"--schema: {path} is not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise UsageError(f"--schema: {path} must hold a JSON object (a JSON Schema)")
-    # Accept a bare schema or a whole response_format object.
+    if data.get("type") == "segment_definitions":
+        return data
     if data.get("type") == "json_schema" and isinstance(data.get("json_schema"), dict):
         return data
     return {"type": "json_schema", "json_schema": data}
@@ -323,12 +370,21 @@ async def analyze_video(args: argparse.Namespace, out: Output) -> int:
     response_format = load_schema(args.schema)
     async with open_session(args) as session:
         tasks = session.client.tasks
+        given = {
+            "prompt": args.prompt,
+            "model_name": args.model,
+            "analysis_mode": args.analysis_mode,
+            "custom_id": args.custom_id,
+            "temperature": args.temperature,
+            "max_tokens": args.max_tokens,
+            "response_format": response_format,
+            "start_time": args.start,
+            "end_time": args.end,
+            "min_segment_duration": args.min_segment,
+            "max_segment_duration": args.max_segment,
+        }
         created = await tasks.create(
-            video=video,
-            prompt=args.prompt,
-            temperature=OMIT if args.temperature is None else args.temperature,
-            max_tokens=OMIT if args.max_tokens is None else args.max_tokens,
-            response_format=OMIT if response_format is None else response_format,
+            video=video, **{name: value for name, value in given.items() if value is not None}
         )
         if args.no_wait:
             if out.json_mode:

@@ -44,8 +44,16 @@ def _iso(value: datetime) -> str:
 
 def task_to_dict(task: AnalyzeTaskResponse) -> dict[str, Any]:
     """A task as JSON-ready data, field names as on the wire; absent fields left out."""
-    raw = attrs.asdict(task, value_serializer=_serialize)
-    return {key: value for key, value in raw.items() if value is not None}
+    return _present(attrs.asdict(task, value_serializer=_serialize))  # type: ignore[no-any-return]
+
+
+def _present(value: Any) -> Any:
+    """``value`` without the None fields of its objects, at any depth."""
+    if isinstance(value, dict):
+        return {key: _present(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_present(item) for item in value]
+    return value
 
 
 def fmt_time(value: datetime | None) -> str:

@@ -30,6 +30,7 @@ from ._config import (
 from ._emulator import Emulator
 
 DEFAULT_PORT = 8750
+_FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 # argparse's own exit code for a bad command line; a port that cannot be bound is one too.
 USAGE_ERROR = 2
 
@@ -49,15 +50,23 @@ def parse_fault(spec: str) -> tuple[str, FaultConfig]:
     endpoint, _, settings = spec.partition(":")
     if not settings:
         raise argparse.ArgumentTypeError(f"expected ENDPOINT:KIND=VALUE[,KIND=VALUE], got {spec!r}")
-    values: dict[str, float] = {}
+    values: dict[str, object] = {}
     for item in settings.split(","):
         name, _, raw = item.partition("=")
-        try:
-            values[name.strip()] = float(raw)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{item!r}: the value must be a number") from None
+        name = name.strip()
+        if name == "rate_limit_shape":
+            values[name] = raw.strip()
+        elif name == "empty_body":
+            if raw.strip().lower() not in _FLAGS:
+                raise argparse.ArgumentTypeError(f"{item!r}: the value must be true or false")
+            values[name] = _FLAGS[raw.strip().lower()]
+        else:
+            try:
+                values[name] = float(raw)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{item!r}: the value must be a number") from None
     if "retry_after" in values:
-        values["retry_after"] = int(values["retry_after"])
+        values["retry_after"] = int(values["retry_after"])  # type: ignore[call-overload]
     try:
         return endpoint.strip(), FaultConfig.from_dict(values)
     except (ValueError, TypeError) as exc:
@@ -83,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--api-key", help="accept only this x-api-key (default: any non-empty key)")
     parser.add_argument("--create-rpm", type=float, help="create requests per minute per API key")
+    parser.add_argument(
+        "--no-rate-limit-headers-on-success",
+        dest="rate_limit_headers_on_success",
+        action="store_false",
+        help="send X-Ratelimit-* on 429s only, not on successful creates",
+    )
     parser.add_argument("--error-shape", choices=("nested", "flat"), default="nested")
     parser.add_argument("--db", dest="db_path", help="SQLite file that keeps tasks across restarts")
     parser.add_argument("--webhook-url")
@@ -100,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="ENDPOINT:KIND=P[,KIND=P]",
         help="e.g. 'create:error_503=0.2' or '*:latency=0.05'; kinds: reset, error_500, "
-        "error_503, too_many_requests, drop_after_create, latency, retry_after",
+        "error_503, too_many_requests, drop_after_create, latency, retry_after; a 429's "
+        "rate_limit_shape (retry_after, full, headers_only, bare) and rate_limit_reset "
+        "(seconds); empty_body=true",
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument(
@@ -138,6 +155,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         clock=ManualClock() if args.manual_clock else None,
         api_key=args.api_key,
         create_rpm=args.create_rpm,
+        rate_limit_headers_on_success=args.rate_limit_headers_on_success,
         error_shape=args.error_shape,
         db_path=args.db_path,
         webhook_url=args.webhook_url,

@@ -38,7 +38,7 @@ from ._lifecycle import (
 )
 from ._limits import MemoryBudget, Reservation, Slots
 from ._output import build_result
-from ._ratelimit import CreateRateLimiter
+from ._ratelimit import CreateRateLimiter, injected_429_headers
 from ._stats import Stats
 from ._store import IdempotencyEntry, TaskStore
 from ._validation import decode_video, parse_create, validate_list_query
@@ -187,10 +187,11 @@ class EmulatorService:
         if kind == "reset":
             _drop_connection(request)
         if kind == "too_many_requests":
-            headers = {**JSON_HEADERS, "Retry-After": str(config.retry_after)}
+            self.stats.rate_limit_shapes[config.rate_limit_shape] += 1
+            headers = {**JSON_HEADERS, **injected_429_headers(config, self.clock.now())}
             message = _rate_limit_message("injected", config.retry_after)
             body = error_body(self.config.error_shape, "too_many_requests", message)
-            return web.Response(status=429, body=body, headers=headers)
+            return _injected(429, b"" if config.empty_body else body, headers)
         status = 503 if kind == "error_503" else 500
         message = (
             "The service is temporarily unavailable."
@@ -198,7 +199,7 @@ class EmulatorService:
             else "An internal error occurred. Please try again later."
         )
         body = error_body(self.config.error_shape, "internal_error", message)
-        return web.Response(status=status, body=body, headers=JSON_HEADERS)
+        return _injected(status, b"" if config.empty_body else body, JSON_HEADERS)
 
     def _owner(self, request: web.Request) -> str:
         key = request.headers.get("x-api-key")
@@ -262,7 +263,8 @@ class EmulatorService:
         headers = JSON_HEADERS
         if self.limiter is not None:
             decision = self.limiter.take(owner)
-            headers = {**JSON_HEADERS, **decision.headers}
+            if self.config.rate_limit_headers_on_success or not decision.allowed:
+                headers = {**JSON_HEADERS, **decision.headers}
             if not decision.allowed:
                 self.stats.rate_limited += 1
                 message = _rate_limit_message(
@@ -326,7 +328,7 @@ class EmulatorService:
         data: bytes | None,
     ) -> tuple[TaskRecord, Outcome | None]:
         task_id = self._new_task_id()
-        video = request["video"]
+        video = _video.source_of(request)
         markers = _video.markers_for(video)
         key = _video.video_key(video, data)
         url = video.get("url")
@@ -369,7 +371,7 @@ class EmulatorService:
     async def _resolve(
         self, record: TaskRecord, data: bytes | None, held: Reservation | None
     ) -> None:
-        video = record.request["video"]
+        video = _video.source_of(record.request)
         markers = _video.markers_for(video)
         url = video.get("url")
         try:
@@ -411,7 +413,7 @@ class EmulatorService:
         now = self.clock.now()
         matches: list[tuple[TaskRecord, str]] = []
         for record in self.store.newest_first(owner):
-            video = record.request["video"]
+            video = record.request.get("video", {})
             if query.video_url is not None and video.get("url") != query.video_url:
                 continue
             if query.asset_id is not None and video.get("asset_id") != query.asset_id:
@@ -593,6 +595,12 @@ def _too_large(limit: int) -> ApiProblem:
 
 def _error(shape: Any, problem: ApiProblem) -> web.Response:
     return web.Response(status=problem.status, body=problem.body(shape), headers=JSON_HEADERS)
+
+
+def _injected(status: int, body: bytes, headers: Mapping[str, str]) -> web.Response:
+    if not body:
+        headers = {name: value for name, value in headers.items() if name != "Content-Type"}
+    return web.Response(status=status, body=body, headers=headers)
 
 
 def _rate_limit_message(limit: str, retry_after: int) -> str:

@@ -30,6 +30,10 @@ ENDPOINTS = ("list", "create", "retrieve", "delete", "cancel")
 ALL_ENDPOINTS = "*"
 
 ErrorShape = Literal["nested", "flat"]
+# What an injected 429 carries (docs/emulator.md): Retry-After only; Retry-After plus the four
+# X-Ratelimit-* headers; the four headers without Retry-After; no header at all.
+RateLimitShape = Literal["retry_after", "full", "headers_only", "bare"]
+RATE_LIMIT_SHAPES: tuple[RateLimitShape, ...] = ("retry_after", "full", "headers_only", "bare")
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class FaultConfig:
 
     ``latency`` is added to every request of the endpoint (real seconds). At most one of the
     other faults fires per request; they are tried in the order the fields are declared.
+    An injected 429 has the ``rate_limit_shape`` given (see ``RateLimitShape``); its
+    ``X-Ratelimit-Reset`` lies ``rate_limit_reset`` emulator seconds ahead. ``empty_body``
+    sends every injected error (429, 500, 503) with an empty body.
     """
 
     reset: float = 0.0  # close the connection without answering
@@ -47,11 +54,20 @@ class FaultConfig:
     drop_after_create: float = 0.0  # create only: the task IS created, then the connection drops
     latency: float = 0.0
     retry_after: int = 1  # the Retry-After the injected 429 carries
+    rate_limit_shape: RateLimitShape = "retry_after"
+    rate_limit_reset: float = 60.0
+    empty_body: bool = False
 
     def __post_init__(self) -> None:
+        if self.rate_limit_shape not in RATE_LIMIT_SHAPES:
+            raise ValueError(f"rate_limit_shape is one of {', '.join(RATE_LIMIT_SHAPES)}")
+        if not isinstance(self.empty_body, bool):
+            raise ValueError("empty_body is true or false")
         for item in fields(self):
             value = getattr(self, item.name)
-            if item.name in {"latency", "retry_after"}:
+            if item.name in _NOT_PROBABILITIES:
+                continue
+            if item.name in {"latency", "retry_after", "rate_limit_reset"}:
                 if value < 0:
                     raise ValueError(f"{item.name} must not be negative")
             elif not 0.0 <= value <= 1.0:
@@ -69,8 +85,11 @@ class FaultConfig:
             raise ValueError(f"unknown fault kind(s): {', '.join(sorted(unknown))}")
         return cls(**{name: value for name, value in raw.items()})
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, Any]:
         return {item.name: getattr(self, item.name) for item in fields(self)}
+
+
+_NOT_PROBABILITIES = frozenset({"rate_limit_shape", "empty_body"})
 
 
 def normalise_faults(faults: Mapping[str, FaultConfig]) -> dict[str, FaultConfig]:
@@ -97,6 +116,9 @@ class EmulatorConfig:
     clock: ManualClock | None = None  # overrides speed: time moves only by clock.advance()
     api_key: str | None = None  # None = any non-empty x-api-key is accepted
     create_rpm: float | None = None  # create requests per minute per API key; None = unlimited
+    # Whether successful creates carry X-Ratelimit-* (the platform documents them on the
+    # rate-limited endpoint's responses); 429s always do.
+    rate_limit_headers_on_success: bool = True
     error_shape: ErrorShape = "nested"
     db_path: str | None = None  # SQLite file; None = in memory
     webhook_url: str | None = None

@@ -1,13 +1,15 @@
 """Create and list requests checked with the platform's rules, codes and messages.
 
 Choices where the platform's behaviour is not documented (README, "Emulator fidelity"):
-- Body fields: the brief's five plus the platform's newer optional ones from the OpenAPI
-  (``custom_id``, ``model_name``, ``analysis_mode``, ``prompt_v2``, segment and clip fields) are
-  accepted; anything else is ``400 parameter_unknown``.
-- ``response_format`` ``segment_definitions`` is accepted with ``model_name: pegasus1.5`` (or
-  the newer ``pegasus1.6`` the platform's SDK 1.3.6 lists) and ``analysis_mode:
-  time_based_metadata``, as the platform documents; the result is JSON keyed by definition id.
-- ``image`` inputs (the platform's SDK 1.3.6, pegasus1.6) are not modeled: ``501``.
+- Body fields: the brief's five plus the platform's newer optional ones (SDK 1.3.6:
+  ``custom_id``, ``model_name``, ``analysis_mode``, ``image``, ``prompt_v2``, segment and window
+  fields) are accepted; anything else is ``400 parameter_unknown``.
+- Models: ``pegasus1.2`` (the brief's model, and the default here: its limits are the brief's,
+  max_tokens 1-4,096) and the platform's ``pegasus1.5`` and ``pegasus1.6`` with the platform's
+  rules: time_based_metadata, ``prompt_v2`` and the analysis window need one of those two;
+  ``image``, ``max_tokens: "unlimited"`` and ``time_array`` fields need pegasus1.6.
+- ``response_format`` ``segment_definitions`` needs ``analysis_mode: time_based_metadata``, as
+  the platform documents; the result is JSON keyed by definition id.
 - JSON-schema keywords the platform documents as unsupported (``minLength``, ``maxLength``,
   ``additionalProperties``, ``uniqueItems``, ``maxItems``) answer ``422``; a ``timestamp`` type
   without a valid ``format`` answers ``400`` with the platform's message.
@@ -20,15 +22,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from . import _content
 from ._lifecycle import STATUSES
-from ._wire import ApiProblem, invalid, not_modeled, not_provided, unknown
+from ._wire import ApiProblem, invalid, not_provided, unknown
 
 MAX_VIDEO_BYTES = 30 * 1024 * 1024
 MAX_PROMPT_TOKENS = 2000
@@ -41,15 +44,37 @@ MAX_PROMPT_CHARS = MAX_PROMPT_TOKENS * 50
 # (~900 MB). A create has a few hundred values (a schema's worth); counting commas and
 # brackets in the raw bytes bounds the values from above before anything is parsed.
 _MAX_JSON_VALUES = 100_000
-MODELS = ("pegasus1.2", "pegasus1.5", "pegasus1.6")
-# The models with segmentation, clips and prompt_v2 (the OpenAPI names 1.5; the SDK adds 1.6).
-_NEWER_MODELS = frozenset({"pegasus1.5", "pegasus1.6"})
-_NEWER_MODEL_NAMES = "pegasus1.5 or pegasus1.6"
+DEFAULT_MODEL = "pegasus1.2"
+MODELS = (DEFAULT_MODEL, "pegasus1.5", "pegasus1.6")
+_NEWER_MODELS = ("pegasus1.5", "pegasus1.6")
+_LATEST_MODEL = "pegasus1.6"
 ANALYSIS_MODES = ("general", "time_based_metadata")
-MAX_TOKENS_LIMIT = {"pegasus1.2": 4096, "pegasus1.5": 98304, "pegasus1.6": 98304}
+SEGMENTS = "time_based_metadata"
+# (lowest, highest) max_tokens per model and mode; a missing pair is a mode the model lacks.
+MAX_TOKENS_RANGE = {
+    ("pegasus1.2", "general"): (1, 4096),
+    ("pegasus1.5", "general"): (512, 98304),
+    ("pegasus1.5", SEGMENTS): (2048, 98304),
+    ("pegasus1.6", "general"): (512, 98304),
+    ("pegasus1.6", SEGMENTS): (2048, 98304),
+}
+UNLIMITED = "unlimited"
+# What "unlimited" generates at most: far beyond any synthetic result.
+UNLIMITED_TOKENS = 1_000_000
 DEFAULT_MAX_TOKENS = 4096
-UNLIMITED = "unlimited"  # max_tokens for segmentation with pegasus1.6 (the SDK 1.3.6)
 DEFAULT_SEGMENT_MAX_TOKENS = 32768
+MAX_IMAGES = 20
+MAX_MEDIA_SOURCES = 4
+MAX_SEGMENT_DEFINITIONS = 20
+MAX_ENUM_VALUES = 100
+MIN_WINDOW_SECONDS = 1
+MAX_WINDOW_SECONDS = 7200
+MIN_TIME_RANGE_SECONDS = 2
+MIN_SEGMENT_SECONDS = 2
+_IMAGE_SOURCES = ("url", "asset_id", "base64_string")
+_IMAGE_NAME = re.compile(r"[A-Za-z0-9_]+")
+_PLACEHOLDER = re.compile(r"<@([^<>\s]+)>")
+_RESERVED_FIELD_NAMES = ("start_time", "end_time", "metadata")
 LIST_STATUSES = STATUSES
 MAX_PAGE_LIMIT = 50
 DEFAULT_PAGE_LIMIT = 10
@@ -57,6 +82,7 @@ DEFAULT_PAGE_LIMIT = 10
 _BODY_FIELDS = frozenset(
     {
         "video",
+        "image",
         "prompt",
         "temperature",
         "max_tokens",
@@ -81,6 +107,7 @@ _UNSUPPORTED_KEYWORDS = {
     "maxItems": "The maxItems keyword is not supported.",
 }
 _TIMESTAMP_FORMATS = _content.TIMESTAMP_FORMATS
+_SCALAR_TYPES = ("string", "boolean", "number", "integer")
 _SEGMENT_FIELD_TYPES = {
     "string": {"type": "string"},
     "boolean": {"type": "boolean"},
@@ -110,7 +137,7 @@ class ListQuery:
     video_id: str | None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -142,26 +169,29 @@ def _too_deep() -> ApiProblem:
 def validate_create(body: Any) -> CreateRequest:
     if not isinstance(body, dict):
         raise invalid("body", "The request body must be a JSON object.")
-    if "image" in body:
-        raise not_modeled("image inputs")
     for name in body:
         if name not in _BODY_FIELDS:
             raise unknown(name)
 
-    model = body.get("model_name", "pegasus1.2")
+    model = body.get("model_name", DEFAULT_MODEL)
     if model not in MODELS:
         raise invalid("model_name")
     mode = body.get("analysis_mode", "general")
     if mode not in ANALYSIS_MODES:
         raise invalid("analysis_mode")
-    if mode == "time_based_metadata" and model not in _NEWER_MODELS:
+    if mode == SEGMENTS and model not in _NEWER_MODELS:
         raise invalid(
-            "analysis_mode", f"time_based_metadata requires model_name {_NEWER_MODEL_NAMES}."
+            "analysis_mode", f"The analysis_mode time_based_metadata requires model_name {_NEWER}."
         )
 
     request: dict[str, Any] = {}
-    video, payload = _video(body.get("video"))
-    request["video"] = video
+    payload = None
+    if "image" in body:
+        if "video" in body:
+            raise invalid("image", "The video and image parameters are mutually exclusive.")
+        request["image"] = _images(body["image"], model, mode, body.get("prompt"))
+    else:
+        request["video"], payload = _video(body.get("video"))
     _prompt(body, model, mode, request)
 
     if "temperature" in body:
@@ -170,31 +200,21 @@ def validate_create(body: Any) -> CreateRequest:
             raise invalid("temperature")
         request["temperature"] = temperature
 
-    default_tokens = (
-        DEFAULT_SEGMENT_MAX_TOKENS if mode == "time_based_metadata" else DEFAULT_MAX_TOKENS
-    )
-    if "max_tokens" in body:
-        max_tokens = body["max_tokens"]
-        if max_tokens == UNLIMITED:
-            if mode != "time_based_metadata" or model != "pegasus1.6":
-                raise invalid(
-                    "max_tokens",
-                    "max_tokens unlimited requires analysis_mode time_based_metadata and"
-                    " model_name pegasus1.6.",
-                )
-            default_tokens = MAX_TOKENS_LIMIT[model]  # what the generator may write at most
-        elif not _is_int(max_tokens) or not 1 <= max_tokens <= MAX_TOKENS_LIMIT[model]:
-            raise invalid("max_tokens")
-        request["max_tokens"] = max_tokens
-    limit = request.get("max_tokens", default_tokens)
-    request["max_tokens_effective"] = default_tokens if limit == UNLIMITED else limit
-
     output_schema = None
+    time_ranges = False
     if "response_format" in body:
-        output_schema = _response_format(body["response_format"], model, mode)
+        output_schema, time_ranges = _response_format(body["response_format"], model, mode)
         request["response_format"] = body["response_format"]
-    elif mode == "time_based_metadata":
+    elif mode == SEGMENTS:
         raise not_provided("response_format")
+
+    default_tokens = DEFAULT_SEGMENT_MAX_TOKENS if mode == SEGMENTS else DEFAULT_MAX_TOKENS
+    request["max_tokens_effective"] = default_tokens
+    if "max_tokens" in body:
+        request["max_tokens"] = _max_tokens(body["max_tokens"], model, mode, time_ranges)
+        request["max_tokens_effective"] = (
+            UNLIMITED_TOKENS if request["max_tokens"] == UNLIMITED else request["max_tokens"]
+        )
 
     if "custom_id" in body:
         custom_id = body["custom_id"]
@@ -204,8 +224,88 @@ def validate_create(body: Any) -> CreateRequest:
     for name in ("model_name", "analysis_mode"):
         if name in body:
             request[name] = body[name]
-    _segment_and_clip(body, model, mode, request)
+    _segment_and_window(body, model, mode, request, time_ranges)
     return CreateRequest(request=request, base64_payload=payload, output_schema=output_schema)
+
+
+_NEWER = " or ".join(_NEWER_MODELS)
+
+
+def _max_tokens(value: Any, model: str, mode: str, time_ranges: bool) -> int | str:
+    if value == UNLIMITED:
+        if mode != SEGMENTS or model != _LATEST_MODEL:
+            raise invalid(
+                "max_tokens",
+                "max_tokens unlimited requires analysis_mode time_based_metadata and "
+                f"model_name {_LATEST_MODEL}.",
+            )
+        if time_ranges:
+            raise invalid(
+                "max_tokens", "max_tokens unlimited and time_ranges are mutually exclusive."
+            )
+        return UNLIMITED
+    low, high = MAX_TOKENS_RANGE[(model, mode)]
+    if not _is_int(value) or not low <= value <= high:
+        raise invalid("max_tokens", f"The max_tokens parameter must be between {low} and {high}.")
+    return int(value)
+
+
+def _images(images: Any, model: str, mode: str, prompt: Any) -> list[dict[str, Any]]:
+    """The images as echoed (base64 data left out), checked with the platform's rules."""
+    if model != _LATEST_MODEL:
+        raise invalid("image", f"The image parameter requires model_name {_LATEST_MODEL}.")
+    if mode == SEGMENTS:
+        raise invalid("image", "The image parameter requires analysis_mode general.")
+    if not isinstance(images, list) or not 1 <= len(images) <= MAX_IMAGES:
+        raise invalid("image")
+    echoed = []
+    names: set[str] = set()
+    for position, image in enumerate(images):
+        where = f"image[{position}]"
+        echo = _media_source(image, where, allowed=("name", *_IMAGE_SOURCES))
+        name = echo["name"]
+        if not _IMAGE_NAME.fullmatch(name) or name in names:
+            raise invalid(f"{where}.name")
+        names.add(name)
+        echoed.append(echo)
+    if isinstance(prompt, str):
+        referenced = names.intersection(_PLACEHOLDER.findall(prompt))
+        if referenced and referenced != names:
+            raise invalid("prompt", "The prompt must reference every image or none of them.")
+    return echoed
+
+
+def _media_source(source: Any, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """One image: a name and exactly one source; the echo keeps no base64 data."""
+    if not isinstance(source, dict):
+        raise invalid(where)
+    for key in source:
+        if key not in allowed:
+            raise unknown(f"{where}.{key}")
+    if not isinstance(source.get("name"), str) or not source["name"]:
+        raise not_provided(f"{where}.name")
+    given = [key for key in _IMAGE_SOURCES if key in source]
+    if len(given) != 1:
+        raise invalid(where, f"The {where} parameter must have exactly one source.")
+    value = source[given[0]]
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(f"{where}.{given[0]}")
+    if given[0] == "url" and not value.startswith("https://"):
+        raise invalid(f"{where}.url", f"The {where}.url parameter must be an HTTPS URL.")
+    echo = {"name": source["name"], "media_type": "image"}
+    if given[0] != "base64_string":
+        echo[given[0]] = value
+    return echo
+
+
+def _media_sources(sources: Any, where: str) -> None:
+    if not isinstance(sources, list) or len(sources) > MAX_MEDIA_SOURCES:
+        raise invalid(where)
+    for position, source in enumerate(sources):
+        here = f"{where}[{position}]"
+        _media_source(source, here, allowed=("name", "media_type", *_IMAGE_SOURCES))
+        if source.get("media_type", "image") != "image":
+            raise invalid(f"{here}.media_type")
 
 
 def _video(video: Any) -> tuple[dict[str, Any], str | None]:
@@ -256,11 +356,14 @@ def decode_video(payload: str) -> bytes:
 
 def _prompt(body: Mapping[str, Any], model: str, mode: str, request: dict[str, Any]) -> None:
     has_prompt, has_v2 = "prompt" in body, "prompt_v2" in body
-    if mode == "time_based_metadata":
+    if "image" in request and has_v2:
+        raise invalid("prompt_v2", "The image and prompt_v2 parameters are mutually exclusive.")
+    if mode == SEGMENTS:
         if has_prompt or has_v2:
             raise invalid(
                 "prompt" if has_prompt else "prompt_v2",
-                "Prompts are not supported when analysis_mode is time_based_metadata.",
+                f"The {'prompt' if has_prompt else 'prompt_v2'} parameter is not supported when "
+                "analysis_mode is time_based_metadata.",
             )
         return
     if has_prompt and has_v2:
@@ -268,10 +371,15 @@ def _prompt(body: Mapping[str, Any], model: str, mode: str, request: dict[str, A
     if has_v2:
         prompt_v2 = body["prompt_v2"]
         if model not in _NEWER_MODELS:
-            raise invalid("prompt_v2", f"prompt_v2 requires model_name {_NEWER_MODEL_NAMES}.")
+            raise invalid("prompt_v2", f"prompt_v2 requires model_name {_NEWER}.")
         if not isinstance(prompt_v2, dict) or not isinstance(prompt_v2.get("input_text"), str):
             raise invalid("prompt_v2")
-        request["prompt_v2"] = prompt_v2
+        for key in prompt_v2:
+            if key not in ("input_text", "media_sources"):
+                raise unknown(f"prompt_v2.{key}")
+        if "media_sources" in prompt_v2:
+            _media_sources(prompt_v2["media_sources"], "prompt_v2.media_sources")
+        request["prompt_v2"] = _without_base64(prompt_v2)
         return
     if not has_prompt:
         raise not_provided("prompt")
@@ -286,14 +394,32 @@ def _prompt(body: Mapping[str, Any], model: str, mode: str, request: dict[str, A
     request["prompt"] = prompt
 
 
-def _segment_and_clip(
-    body: Mapping[str, Any], model: str, mode: str, request: dict[str, Any]
+def _without_base64(prompt_v2: dict[str, Any]) -> dict[str, Any]:
+    """prompt_v2 as echoed: reference images without their base64 data."""
+    sources = prompt_v2.get("media_sources")
+    if not sources:
+        return prompt_v2
+    return {
+        **prompt_v2,
+        "media_sources": [
+            {key: value for key, value in source.items() if key != "base64_string"}
+            for source in sources
+        ],
+    }
+
+
+def _segment_and_window(
+    body: Mapping[str, Any], model: str, mode: str, request: dict[str, Any], time_ranges: bool
 ) -> None:
     for name in ("min_segment_duration", "max_segment_duration"):
         if name in body:
             value = body[name]
-            if mode != "time_based_metadata" or not _is_number(value) or value < 2:
+            if mode != SEGMENTS or not _is_number(value) or value < MIN_SEGMENT_SECONDS:
                 raise invalid(name)
+            if time_ranges:
+                raise invalid(
+                    name, f"The {name} and time_ranges parameters are mutually exclusive."
+                )
             request[name] = value
     low, high = request.get("min_segment_duration"), request.get("max_segment_duration")
     if low is not None and high is not None and high < low:
@@ -303,13 +429,26 @@ def _segment_and_clip(
             value = body[name]
             if model not in _NEWER_MODELS or not _is_number(value) or value < 0:
                 raise invalid(name)
+            if time_ranges:
+                raise invalid(
+                    name, f"The {name} and time_ranges parameters are mutually exclusive."
+                )
             request[name] = value
     start, end = request.get("start_time"), request.get("end_time")
-    if start is not None and end is not None and end - start < 4:
-        raise invalid("end_time", "The clip (end_time - start_time) must be at least 4 seconds.")
+    if (
+        start is not None
+        and end is not None
+        and not MIN_WINDOW_SECONDS <= end - start <= MAX_WINDOW_SECONDS
+    ):
+        raise invalid(
+            "end_time",
+            "The analysis window (end_time - start_time) must be at least 1 second and at "
+            "most 2 hours.",
+        )
 
 
-def _response_format(response_format: Any, model: str, mode: str) -> dict[str, Any]:
+def _response_format(response_format: Any, model: str, mode: str) -> tuple[dict[str, Any], bool]:
+    """The schema result.data follows, and whether segment definitions carry time ranges."""
     if not isinstance(response_format, dict):
         raise invalid("response_format")
     kind = response_format.get("type")
@@ -319,7 +458,7 @@ def _response_format(response_format: Any, model: str, mode: str) -> dict[str, A
         for name in response_format:
             if name not in ("type", "json_schema"):
                 raise unknown(f"response_format.{name}")
-        if mode == "time_based_metadata":
+        if mode == SEGMENTS:
             raise invalid("response_format.type")
         schema = response_format.get("json_schema")
         if schema is None:
@@ -327,20 +466,22 @@ def _response_format(response_format: Any, model: str, mode: str) -> dict[str, A
         if not isinstance(schema, dict):
             raise invalid("response_format.json_schema")
         check_schema(schema)
-        return schema
+        return schema, False
     if kind == "segment_definitions":
         for name in response_format:
             if name not in ("type", "segment_definitions", "segment_time_format"):
                 raise unknown(f"response_format.{name}")
-        if model not in _NEWER_MODELS or mode != "time_based_metadata":
+        if mode != SEGMENTS:
             raise invalid(
                 "response_format.type",
-                f"segment_definitions requires model_name {_NEWER_MODEL_NAMES} and analysis_mode"
-                " time_based_metadata.",
+                "The response_format.type segment_definitions requires analysis_mode "
+                "time_based_metadata.",
             )
         if response_format.get("segment_time_format", "seconds") not in _TIMESTAMP_FORMATS:
             raise invalid("response_format.segment_time_format")
-        return _segment_schema(response_format.get("segment_definitions"))
+        segments = _Segments(model)
+        schema = segments.schema(response_format.get("segment_definitions"))
+        return schema, segments.has_time_ranges
     raise invalid("response_format.type")
 
 
@@ -375,55 +516,120 @@ def _unsupported_keyword(node: Any) -> str | None:
     return None
 
 
-def _segment_schema(definitions: Any) -> dict[str, Any]:
-    """The JSON schema a segmentation result follows: definition id -> list of segments."""
-    where = "response_format.segment_definitions"
-    if definitions is None:
-        raise not_provided(where)
-    if not isinstance(definitions, list) or not 1 <= len(definitions) <= 20:
-        raise invalid(where)
-    properties: dict[str, Any] = {}
-    for definition in definitions:
-        if not isinstance(definition, dict):
+class _Segments:
+    """Segment definitions checked, and the JSON schema a segmentation result follows:
+    definition id -> list of segments."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.has_time_ranges = False
+
+    def schema(self, definitions: Any) -> dict[str, Any]:
+        where = "response_format.segment_definitions"
+        if definitions is None:
+            raise not_provided(where)
+        if (
+            not isinstance(definitions, list)
+            or not 1 <= len(definitions) <= MAX_SEGMENT_DEFINITIONS
+        ):
             raise invalid(where)
-        for name in ("id", "description"):
-            if not isinstance(definition.get(name), str) or not definition[name]:
-                raise not_provided(f"{where}.{name}")
-        metadata: dict[str, Any] = {}
-        for field in definition.get("fields") or []:
+        properties: dict[str, Any] = {}
+        for definition in definitions:
+            if not isinstance(definition, dict):
+                raise invalid(where)
+            for name in ("id", "description"):
+                if not isinstance(definition.get(name), str) or not definition[name]:
+                    raise not_provided(f"{where}.{name}")
+            if "media_sources" in definition:
+                _media_sources(definition["media_sources"], f"{where}.media_sources")
+            if "time_ranges" in definition:
+                self._time_ranges(definition["time_ranges"], f"{where}.time_ranges")
+            fields = self._fields(definition.get("fields") or [], f"{where}.fields", event=False)
+            segment = _timed({"metadata": _object(fields)})
+            properties[definition["id"]] = {"type": "array", "items": segment, "minItems": 1}
+        return {"type": "object", "properties": properties, "required": list(properties)}
+
+    def _time_ranges(self, ranges: Any, where: str) -> None:
+        self.has_time_ranges = True
+        if not isinstance(ranges, list) or not ranges:
+            raise invalid(where)
+        windows: list[tuple[float, float]] = []
+        for window in ranges:
+            if not isinstance(window, dict):
+                raise invalid(where)
+            start, end = window.get("start_time"), window.get("end_time")
+            if not _is_number(start) or not _is_number(end) or start < 0:
+                raise invalid(where)
+            if end - start < MIN_TIME_RANGE_SECONDS:
+                raise invalid(where, f"Each range of {where} must last at least 2 seconds.")
+            windows.append((start, end))
+        windows.sort()
+        for (_, earlier_end), (later_start, _) in itertools.pairwise(windows):
+            if later_start < earlier_end:
+                raise invalid(where, f"The ranges of {where} must not overlap.")
+
+    def _fields(self, fields: Any, where: str, *, event: bool) -> dict[str, Any]:
+        if not isinstance(fields, list):
+            raise invalid(where)
+        schemas: dict[str, Any] = {}
+        for field in fields:
             if not isinstance(field, dict) or not isinstance(field.get("name"), str):
-                raise invalid(f"{where}.fields")
-            metadata[field["name"]] = _segment_field_schema(field, f"{where}.fields")
-        segment = {
-            "type": "object",
-            "properties": {
-                "start_time": {"type": "number", "minimum": 0},
-                "end_time": {"type": "number", "minimum": 0},
-                "metadata": {"type": "object", "properties": metadata, "required": list(metadata)},
-            },
-            "required": ["start_time", "end_time", "metadata"],
-        }
-        properties[definition["id"]] = {"type": "array", "items": segment, "minItems": 1}
+                raise invalid(where)
+            if field["name"] in _RESERVED_FIELD_NAMES or (event and field["name"] in schemas):
+                raise invalid(f"{where}.name")
+            schemas[field["name"]] = self._field(field, where, event=event)
+        return schemas
+
+    def _field(self, field: dict[str, Any], where: str, *, event: bool) -> dict[str, Any]:
+        kind = field.get("type")
+        if kind == "timestamp" and (event or field.get("format") not in _TIMESTAMP_FORMATS):
+            raise invalid(f"{where}.format" if not event else f"{where}.type")
+        if kind != "timestamp" and "format" in field:
+            raise invalid(f"{where}.format")
+        enum = field.get("enum")
+        if enum is not None and (
+            not isinstance(enum, list)
+            or len(enum) > MAX_ENUM_VALUES
+            or kind == "timestamp"
+            or (event and kind != "string")
+        ):
+            raise invalid(f"{where}.enum")
+        items = field.get("items")
+        if kind == "time_array":
+            if event or self.model != _LATEST_MODEL:
+                raise invalid(f"{where}.type")
+            if not isinstance(items, dict) or items.get("type") != "object":
+                raise invalid(f"{where}.items")
+            events = self._fields(items.get("fields"), f"{where}.items.fields", event=True)
+            if not events:
+                raise invalid(f"{where}.items.fields")
+            return {"type": "array", "items": _timed(events)}
+        if kind == "array":
+            if not isinstance(items, dict) or items.get("type") not in _SCALAR_TYPES:
+                raise invalid(f"{where}.items")
+            if "fields" in items:
+                raise invalid(f"{where}.items.fields")
+            return {"type": "array", "items": dict(_SEGMENT_FIELD_TYPES[items["type"]])}
+        if kind not in _SEGMENT_FIELD_TYPES:
+            raise invalid(f"{where}.type")
+        if items is not None:
+            raise invalid(f"{where}.items")
+        if isinstance(enum, list) and enum:
+            return {"type": "string", "enum": list(enum)}
+        return dict(_SEGMENT_FIELD_TYPES[kind])
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": list(properties)}
 
 
-def _segment_field_schema(field: dict[str, Any], where: str) -> dict[str, Any]:
-    kind = field.get("type")
-    if kind == "timestamp" and field.get("format") not in _TIMESTAMP_FORMATS:
-        raise invalid(f"{where}.format")
-    if kind != "timestamp" and "format" in field:
-        raise invalid(f"{where}.format")
-    if kind == "array":
-        items = field.get("items")
-        if not isinstance(items, dict) or items.get("type") not in _SEGMENT_FIELD_TYPES:
-            raise invalid(f"{where}.items")
-        return {"type": "array", "items": dict(_SEGMENT_FIELD_TYPES[items["type"]])}
-    if kind not in _SEGMENT_FIELD_TYPES:
-        raise invalid(f"{where}.type")
-    schema: dict[str, Any] = dict(_SEGMENT_FIELD_TYPES[kind])
-    if isinstance(field.get("enum"), list) and field["enum"]:
-        schema = {"type": "string", "enum": list(field["enum"])}
-    return schema
+def _timed(properties: dict[str, Any]) -> dict[str, Any]:
+    """An object with the automatic start_time and end_time keys before ``properties``."""
+    bounds = {
+        "start_time": {"type": "number", "minimum": 0},
+        "end_time": {"type": "number", "minimum": 0},
+    }
+    return _object({**bounds, **properties})
 
 
 def validate_list_query(query: Mapping[str, str]) -> ListQuery:

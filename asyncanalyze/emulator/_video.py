@@ -33,6 +33,19 @@ def is_loopback(url: str) -> bool:
     return parts.scheme == "http" and (parts.hostname or "").lower() in _LOOPBACK_HOSTS
 
 
+def source_of(request: dict[str, Any]) -> dict[str, Any]:
+    """The task's video; for an image task, a stand-in whose facts derive from its images
+    (synthetic, never fetched)."""
+    video = request.get("video")
+    if video is not None:
+        return dict(video)
+    names = (
+        str(image.get("url") or image.get("asset_id") or image["name"])
+        for image in request["image"]
+    )
+    return {"type": "image", "key": "image:" + "|".join(names)}
+
+
 def markers_for(video: dict[str, Any]) -> _media.Markers:
     if video["type"] == "url":
         return _media.parse_markers(video["url"])
@@ -42,7 +55,7 @@ def markers_for(video: dict[str, Any]) -> _media.Markers:
 def video_key(video: dict[str, Any], data: bytes | None) -> str:
     if data is not None:
         return "sha256:" + hashlib.sha256(data).hexdigest()
-    return str(video.get("url") or video.get("asset_id"))
+    return str(video.get("url") or video.get("asset_id") or video.get("key"))
 
 
 def needs_background(video: dict[str, Any], data: bytes | None, *, fetch_media: bool) -> bool:

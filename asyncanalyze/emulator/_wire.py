@@ -82,10 +82,14 @@ def rfc3339(epoch: float) -> str:
 
 
 def video_source(record: TaskRecord, status: str) -> dict[str, Any]:
-    source = dict(record.request["video"])
+    """The ``video_source`` fields: none for an image task (the platform omits the key)."""
+    video = record.request.get("video")
+    if video is None:
+        return {}
+    source = dict(video)
     if status == READY and record.duration is not None:
         source["system_metadata"] = {"duration": round(record.duration, 3)}
-    return source
+    return {"video_source": source}
 
 
 def request_params(record: TaskRecord, *, shortened: bool) -> dict[str, Any]:
@@ -101,8 +105,9 @@ def request_params(record: TaskRecord, *, shortened: bool) -> dict[str, Any]:
             if shortened
             else prompt_v2
         )
+    if "image" in request:
+        params["image"] = request["image"]
     params["temperature"] = request.get("temperature", 0.2)
-    # As sent when it was "unlimited"; else the limit in force (the default when unset).
     params["max_tokens"] = request.get("max_tokens", request["max_tokens_effective"])
     for name in ("min_segment_duration", "max_segment_duration", "start_time", "end_time"):
         if name in request:
@@ -136,7 +141,7 @@ def task_dict(
         "task_id": record.task_id,
         "custom_id": record.request.get("custom_id"),
         "status": status,
-        "video_source": video_source(record, status),
+        **video_source(record, status),
         "request_params": request_params(record, shortened=shortened),
         "created_at": rfc3339(record.created_at),
     }
@@ -174,7 +179,7 @@ def webhook_event(
             "id": record.task_id,
             "custom_id": record.request.get("custom_id"),
             "created_at": rfc3339(record.created_at),
-            "video_source": video_source(record, status),
+            **video_source(record, status),
             "status": status,
         },
     }

@@ -7,7 +7,7 @@ import contextlib
 import functools
 import math
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Sequence
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +18,18 @@ from .._errors import AnalyzeError, ClientStateError, InvalidRequestError
 from .._journal import JournalOwner
 from .._models import (
     OMIT,
+    AnalysisMode,
+    AnalyzeImageInput,
+    AnalyzePromptV2,
     AnalyzeTaskResponse,
     AnalyzeTaskStatus,
     CancelAnalyzeTaskResponse,
     CreateAnalyzeTaskResponse,
+    MaxTokens,
+    ModelName,
     Omit,
     ResponseFormat,
+    SegmentResponseFormat,
     TasksListResponse,
     VideoContext,
     WebhookEvent,
@@ -73,16 +79,22 @@ class TasksClient:
         page: int | None = None,
         page_limit: int | None = None,
         status: AnalyzeTaskStatus | str | None = None,
+        video_url: str | None = None,
+        asset_id: str | None = None,
+        analysis_mode: AnalysisMode | str | None = None,
         request_options: RequestOptions | None = None,
     ) -> TasksListResponse:
-        """One page of tasks, newest first. Unset arguments are not sent."""
+        """One page of tasks, newest first. Unset arguments are not sent.
+
+        Filters: ``status``, ``video_url`` (the exact URL a task was created with),
+        ``asset_id``, ``analysis_mode``.
+        """
         params: dict[str, Any] = {}
         if (checked_page := _checks.check_page(page)) is not None:
             params["page"] = checked_page
         if (checked_limit := _checks.check_page_limit(page_limit)) is not None:
             params["page_limit"] = checked_limit
-        if (checked_status := _checks.check_status(status)) is not None:
-            params["status"] = checked_status
+        params.update(_list_filters(status, video_url, asset_id, analysis_mode))
         response = await self._client._request(
             "GET", TASKS_PATH, params=params, options=request_options, idempotent=True
         )
@@ -92,20 +104,24 @@ class TasksClient:
         self,
         *,
         status: AnalyzeTaskStatus | str | None = None,
+        video_url: str | None = None,
+        asset_id: str | None = None,
+        analysis_mode: AnalysisMode | str | None = None,
         page_limit: int = _checks.MAX_PAGE_LIMIT,
         request_options: RequestOptions | None = None,
     ) -> AsyncGenerator[AnalyzeTaskResponse, None]:
         """Every task across all pages, newest first: ``async for task in client.tasks.iter()``.
 
-        Pages are fetched lazily, one request per ``page_limit`` tasks. Tasks created while
-        iterating shift later pages, so a task may be seen twice; ids make that easy to skip.
+        Takes the filters of :meth:`list`. Pages are fetched lazily, one request per
+        ``page_limit`` tasks. Tasks created while iterating shift later pages, so a task may be
+        seen twice; ids make that easy to skip.
         """
-        _checks.check_status(status)
+        filters = _list_filters(status, video_url, asset_id, analysis_mode)
         page_limit = _checks.check_page_limit(page_limit) or _checks.MAX_PAGE_LIMIT
         page = 1
         while True:
             listing = await self.list(
-                page=page, page_limit=page_limit, status=status, request_options=request_options
+                page=page, page_limit=page_limit, request_options=request_options, **filters
             )
             for task in listing.data:
                 yield task
@@ -120,15 +136,30 @@ class TasksClient:
     async def create(
         self,
         *,
-        video: VideoContext,
-        prompt: str,
+        video: VideoContext | Omit = OMIT,
+        prompt: str | Omit = OMIT,
         temperature: float | Omit = OMIT,
-        max_tokens: int | Omit = OMIT,
-        response_format: ResponseFormat | dict[str, Any] | Omit = OMIT,
+        max_tokens: MaxTokens | Omit = OMIT,
+        response_format: ResponseFormat | SegmentResponseFormat | dict[str, Any] | Omit = OMIT,
+        model_name: ModelName | str | Omit = OMIT,
+        analysis_mode: AnalysisMode | str | Omit = OMIT,
+        custom_id: str | Omit = OMIT,
+        image: Sequence[AnalyzeImageInput | dict[str, Any]] | Omit = OMIT,
+        prompt_v2: AnalyzePromptV2 | dict[str, Any] | Omit = OMIT,
+        min_segment_duration: float | Omit = OMIT,
+        max_segment_duration: float | Omit = OMIT,
+        start_time: float | Omit = OMIT,
+        end_time: float | Omit = OMIT,
         idempotency_key: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> CreateAnalyzeTaskResponse:
         """Start an analysis; returns at once with the task id.
+
+        A ``video`` and a ``prompt`` (general analysis, the default), or a video, no prompt
+        and a :class:`SegmentResponseFormat` (``analysis_mode="time_based_metadata"``), or
+        ``image`` instead of the video (pegasus1.6). Only what is given is sent; every value
+        and the rules between them are checked first (InvalidRequestError, nothing sent).
+        ``custom_id`` comes back with the task (``task.custom_id``).
 
         Every create sends an ``Idempotency-Key`` (``idempotency_key`` or a fresh UUID), the
         same on each retry, so a retry after a lost response returns the first task instead
@@ -140,6 +171,15 @@ class TasksClient:
             temperature=temperature,
             max_tokens=max_tokens,
             response_format=response_format,
+            model_name=model_name,
+            analysis_mode=analysis_mode,
+            custom_id=custom_id,
+            image=image,
+            prompt_v2=prompt_v2,
+            min_segment_duration=min_segment_duration,
+            max_segment_duration=max_segment_duration,
+            start_time=start_time,
+            end_time=end_time,
         ).wire_body()
         return await self._send_create(body, idempotency_key, request_options)
 
@@ -424,6 +464,21 @@ class TasksClient:
         finally:
             if exit_cancel is not None:
                 self._exit_cancels.discard(exit_cancel)
+
+
+def _list_filters(
+    status: object, video_url: object, asset_id: object, analysis_mode: object
+) -> dict[str, str]:
+    """The list filters that are set, checked: the query of list, iter and the CLI."""
+    filters = {
+        "status": _checks.check_status(status),
+        "video_url": _checks.check_filter("video_url", video_url),
+        "asset_id": _checks.check_filter("asset_id", asset_id),
+        "analysis_mode": (
+            None if analysis_mode is None else _checks.check_analysis_mode(analysis_mode)
+        ),
+    }
+    return {name: value for name, value in filters.items() if isinstance(value, str)}
 
 
 def _task_id_of(task: str | CreateAnalyzeTaskResponse) -> str:

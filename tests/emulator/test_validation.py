@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-from asyncanalyze.emulator import ManualClock
-
 from .conftest import URL_VIDEO, Api, body_for, error_code, error_message
 
 FIXTURES = Path(__file__).resolve().parents[1] / "spec" / "fixtures"
@@ -147,23 +145,6 @@ async def test_segment_definitions_need_pegasus_1_5(api: Api) -> None:
     assert (await api.create(body)).status == 202
     wrong = {**body, "model_name": "pegasus1.2"}
     assert (await api.create(wrong)).status == 400
-
-
-async def test_pegasus_1_6_and_unlimited_max_tokens(api: Api, clock: ManualClock) -> None:
-    """pegasus1.6 (the SDK 1.3.6's model) segments like 1.5, and only there may max_tokens be
-    "unlimited", echoed as such in request_params; image inputs are not modeled (501)."""
-    fixture = json.loads((FIXTURES / "create_segmentation_asset.json").read_text())
-    body = {**fixture["request"]["json"], "model_name": "pegasus1.6", "max_tokens": "unlimited"}
-    task_id = await api.create_id(body)
-    clock.advance(3600)
-    task = (await api.retrieve(task_id)).body
-    assert task["status"] == "ready" and task["request_params"]["max_tokens"] == "unlimited"
-    for wrong in ({**body, "model_name": "pegasus1.5"}, body_for(max_tokens="unlimited")):
-        answer = await api.create(wrong)
-        assert answer.status == 400 and error_code(answer) == "parameter_invalid"
-    images = body_for(image=[{"name": "a", "url": "https://example.com/a.jpg"}])
-    answer = await api.create(images)
-    assert answer.status == 501 and error_code(answer) == "not_implemented"
 
 
 @pytest.mark.parametrize(
