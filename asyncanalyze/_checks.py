@@ -24,10 +24,10 @@ from ._models import (
 from ._numbers import check_between, check_count
 
 __all__ = [
+    "BRIEF_MAX_TOKENS",
     "MAX_BASE64_VIDEO_BYTES",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_JSON_DEPTH",
-    "BRIEF_MAX_TOKENS",
     "MAX_TOKENS_LIMIT",
     "TIME_FORMATS",
     "check_analysis_mode",

@@ -75,7 +75,7 @@ _IMAGE_SOURCES = ("url", "asset_id", "base64_string")
 _IMAGE_NAME = re.compile(r"[A-Za-z0-9_]+")
 _PLACEHOLDER = re.compile(r"<@([^<>\s]+)>")
 _RESERVED_FIELD_NAMES = ("start_time", "end_time", "metadata")
-LIST_STATUSES = (*STATUSES, "canceled")
+LIST_STATUSES = STATUSES
 MAX_PAGE_LIMIT = 50
 DEFAULT_PAGE_LIMIT = 10
 
