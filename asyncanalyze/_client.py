@@ -262,7 +262,12 @@ class AnalyzeAsyncClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool this client opened (a borrowed session is left open)."""
+        """Close the connection pool this client opened (a borrowed session is left open).
+
+        Batches run with ``cancel_on_exit=True`` get their running tasks canceled first.
+        """
+        if not self._closed:
+            await self.tasks._before_close()
         self._closed = True
         await self._rate_gate.aclose()
         await self.tasks._aclose()

@@ -19,6 +19,7 @@
     ├── ResultParseError (also a ValueError)      result.data is not the JSON / shape asked for
     ├── WebhookVerificationError                  a webhook request to reject: signature, body
     ├── TaskFailedError                           await_result saw failed/canceled: .task
+    │   └── TaskCanceledError                     ... and it was canceled
     ├── PollTimeoutError (also a TimeoutError)    await_result gave up: .task
     └── JournalError                              a batch journal unusable: damaged, locked, full
         └── JournalMismatchError                  ... or written for another server or API key
@@ -56,6 +57,7 @@ __all__ = [
     "ResponseTooLargeError",
     "ResponseValidationError",
     "ResultParseError",
+    "TaskCanceledError",
     "TaskFailedError",
     "UnprocessableEntityError",
     "WebhookVerificationError",
@@ -147,7 +149,8 @@ class NotFoundError(APIStatusError):
 
 
 class ConflictError(APIStatusError):
-    """409: the task is still being processed and cannot be deleted."""
+    """409: the task's state forbids it: still being processed (delete), or already ended
+    ``ready``/``failed`` (cancel)."""
 
 
 class UnprocessableEntityError(APIStatusError):
@@ -217,12 +220,34 @@ class WebhookVerificationError(AnalyzeError):
 
 
 class TaskFailedError(AnalyzeError):
-    """The awaited task ended ``failed`` or ``canceled``; ``task`` is the final task."""
+    """The awaited task ended ``failed`` or ``canceled``; ``task`` is the final task.
+
+    A canceled task raises the subclass :class:`TaskCanceledError`: ``TaskFailedError(task)``
+    itself builds one when ``task.status`` is ``canceled`` (as ``OSError(errno.ENOENT, ...)``
+    builds a FileNotFoundError), so every place that reports an ended task picks the precise
+    class, and ``except TaskFailedError`` still catches both.
+    """
+
+    def __new__(cls, task: AnalyzeTaskResponse) -> TaskFailedError:
+        chosen = cls
+        if cls is TaskFailedError and getattr(task, "status", None) == _CANCELED:
+            chosen = TaskCanceledError
+        return super().__new__(chosen, task)
 
     def __init__(self, task: AnalyzeTaskResponse) -> None:
         reason = task.error.message if task.error is not None else "no reason given"
         super().__init__(f"task {task.task_id} ended {task.status.value}: {reason}")
         self.task = task
+
+
+# The status value, spelled here because _models imports this module, not the other way round.
+_CANCELED = "canceled"
+
+
+class TaskCanceledError(TaskFailedError):
+    """The awaited task was canceled (``client.tasks.cancel``, the platform's console, a batch
+    cancel): ``task.status`` is ``canceled``; ``task.error``, when the platform gives a reason,
+    says why (``code`` ``user_canceled`` for the cancel endpoint)."""
 
 
 class PollTimeoutError(AnalyzeError, TimeoutError):

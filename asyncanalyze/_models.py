@@ -26,6 +26,7 @@ __all__ = [
     "AnalyzeTaskStatus",
     "AnalyzeTaskWebhookInfo",
     "AnalyzeTimeRange",
+    "CancelAnalyzeTaskResponse",
     "CreateAnalyzeTaskResponse",
     "FinishReason",
     "MaxTokens",
@@ -269,6 +270,15 @@ class SegmentResponseFormat:
 
 @attrs.frozen
 class CreateAnalyzeTaskResponse:
+    task_id: str
+    status: AnalyzeTaskStatus
+
+
+@attrs.frozen
+class CancelAnalyzeTaskResponse:
+    """The answer to ``tasks.cancel``: the task and its final status, ``canceled``. The same
+    answer comes back when the task was already canceled by an earlier request."""
+
     task_id: str
     status: AnalyzeTaskStatus
 

@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 from urllib.parse import quote
 
 import attrs
@@ -30,7 +30,7 @@ from ._errors import (
     ResponseValidationError,
     UnprocessableEntityError,
 )
-from ._models import AnalyzeTaskResponse, CreateAnalyzeTaskResponse
+from ._models import AnalyzeTaskResponse, CancelAnalyzeTaskResponse, CreateAnalyzeTaskResponse
 
 try:  # the optional [speed] extra: orjson decodes ~2x faster than the stdlib
     import orjson
@@ -47,7 +47,9 @@ except ImportError:  # pragma: no cover - exercised when the extra is absent
 __all__ = [
     "RateLimitHeaders",
     "RawResponse",
+    "cancel_path",
     "decode",
+    "decode_canceled",
     "decode_created",
     "decode_task",
     "encode_json",
@@ -108,6 +110,11 @@ def task_path(task_id: object) -> str:
     return f"{TASKS_PATH}/{segment}"
 
 
+def cancel_path(task_id: object) -> str:
+    """The cancel endpoint of one task: :func:`task_path`'s escaping, then ``/cancel``."""
+    return f"{task_path(task_id)}/cancel"
+
+
 def encode_json(value: Any) -> bytes:
     return bytes(_dumps(value))
 
@@ -137,14 +144,30 @@ def decode_task(response: RawResponse, task_id: str) -> AnalyzeTaskResponse:
     wait another task's result. Ids compare without regard to case: they are hex, and a
     server may answer with its canonical spelling.
     """
-    task = decode(response, AnalyzeTaskResponse)
-    if task.task_id != task_id and task.task_id.casefold() != task_id.casefold():
+    return _for_task(decode(response, AnalyzeTaskResponse), task_id, response)
+
+
+def decode_canceled(response: RawResponse, task_id: str) -> CancelAnalyzeTaskResponse:
+    """A cancel's answer, refused unless it is ``task_id``'s (as :func:`decode_task`)."""
+    return _for_task(decode(response, CancelAnalyzeTaskResponse), task_id, response)
+
+
+class _AboutATask(Protocol):
+    @property
+    def task_id(self) -> str: ...
+
+
+_Answer = TypeVar("_Answer", bound=_AboutATask)
+
+
+def _for_task(answer: _Answer, task_id: str, response: RawResponse) -> _Answer:
+    if answer.task_id != task_id and answer.task_id.casefold() != task_id.casefold():
         raise ResponseValidationError(
-            f"asked for task {task_id!r}, the response is for task {task.task_id!r}",
+            f"asked for task {task_id!r}, the response is for task {answer.task_id!r}",
             body=response.body,
             status_code=response.status,
         )
-    return task
+    return answer
 
 
 def decode_created(response: RawResponse) -> CreateAnalyzeTaskResponse:

@@ -29,6 +29,7 @@ from typing import Any, Final
 import attrs
 
 from . import _checks
+from ._cancel_on_exit import CancelOnExit
 from ._convert import WireError, structure, unstructure
 from ._create_body import create_body
 from ._errors import (
@@ -37,6 +38,7 @@ from ._errors import (
     InvalidRequestError,
     JournalError,
     NotFoundError,
+    TaskCanceledError,
     TaskFailedError,
 )
 from ._fingerprint import canonical_digest
@@ -48,6 +50,7 @@ from ._models import (
     AnalyzeImageInput,
     AnalyzePromptV2,
     AnalyzeTaskResponse,
+    AnalyzeTaskStatus,
     CreateAnalyzeTaskResponse,
     MaxTokens,
     ModelName,
@@ -396,11 +399,13 @@ class _Run:
         wait_for: WaitFor,
         journal: Journal | None,
         progress: _Progress,
+        exit_cancel: CancelOnExit | None = None,
     ) -> None:
         self.create = create
         self.wait_for = wait_for
         self.journal = journal
         self.progress = progress
+        self.exit_cancel = exit_cancel
 
     async def process(
         self, index: int, request: AnalyzeRequest, prepared: _Prepared, claim: _Claim | None
@@ -410,31 +415,46 @@ class _Run:
         task_id: str | None = None
         entry = claim.entry if claim is not None else None
         generation = entry.generation if entry is not None else 0
+        # A journaled task that was canceled has no result to report: a re-run, whose job is
+        # to finish the batch, creates it anew, as it does for one the service lost (below).
+        recreate_now = False
         if entry is not None and _usable_task_id(entry.task_id):
             task_id = entry.task_id
             if entry.final_task is not None:
                 final = _task_from_json(entry.final_task)
-                if final is not None:
+                if final is not None and final.status != AnalyzeTaskStatus.CANCELED:
                     return self._replayed(index, request, task_id, final)
-                _log.warning("journal: unreadable result for task %s; fetching it again", task_id)
+                if final is None:
+                    _log.warning(
+                        "journal: unreadable result for task %s; fetching it again", task_id
+                    )
+                recreate_now = final is not None
         # Anything else recorded (a damaged row) counts as absent: the create goes out again
         # with the same Idempotency-Key, and the service answers with the task it made.
         resumed = task_id is not None
         recreated = False
         try:
-            if task_id is None:
+            if task_id is None or recreate_now:
+                if recreate_now:
+                    generation += 1
+                    recreated = True
                 task_id = await self._create(request, prepared, claim, generation)
                 self.progress.bump(created=1, running=1)
             else:
                 self.progress.bump(resumed=1, running=1)
             try:
+                lost = False
                 try:
                     task, error = await self._wait(task_id)
                 except NotFoundError:
-                    if not resumed:
+                    if not resumed or recreated:
                         raise
-                    # The service no longer knows the journal's task (deleted, expired): create
-                    # it anew, once per run, under a new key so the old one cannot answer.
+                    lost = True
+                if resumed and not recreated and (lost or isinstance(error, TaskCanceledError)):
+                    # The journal's task will never have a result: the service no longer knows
+                    # it (deleted, expired) or it was canceled (e.g. by an earlier run's
+                    # cancel_on_exit). Create it anew, once per run, under a new key so the
+                    # old one cannot answer with the old task.
                     generation += 1
                     task_id = await self._create(request, prepared, claim, generation)
                     recreated = True
@@ -462,15 +482,27 @@ class _Run:
         if key is None and journal is not None and claim is not None:
             key = _derived_key(journal.salt, claim.fingerprint, generation)
         created = await self.create(prepared.body, key)
+        if self.exit_cancel is not None:
+            self.exit_cancel.track(created.task_id)  # from the moment its id is known
         if journal is not None and claim is not None:
             await journal.record_created(claim.fingerprint, created.task_id, generation)
         return created.task_id
 
     async def _wait(self, task_id: str) -> tuple[AnalyzeTaskResponse, AnalyzeError | None]:
+        exit_cancel = self.exit_cancel
+        if exit_cancel is not None:
+            exit_cancel.track(task_id)
+        settled = True
         try:
             return await self.wait_for(task_id), None
         except TaskFailedError as exc:
             return exc.task, exc
+        except (asyncio.CancelledError, ClientStateError):
+            settled = False  # the run ends with the task still running: cancel_on_exit's case
+            raise
+        finally:
+            if settled and exit_cancel is not None:
+                exit_cancel.untrack(task_id)
 
     def _replayed(
         self, index: int, request: AnalyzeRequest, task_id: str, task: AnalyzeTaskResponse
@@ -489,17 +521,19 @@ async def run_batch(
     journal: str | PathLike[str] | None,
     owner: JournalOwner | None = None,
     on_progress: ProgressCallback | None,
+    exit_cancel: CancelOnExit | None = None,
 ) -> AsyncGenerator[BatchOutcome, None]:
     """Yield one outcome per request, in completion order (see ``TasksClient.analyze_many``).
 
-    ``owner`` (the client's server and key) is checked against the journal's.
+    ``owner`` (the client's server and key) is checked against the journal's. With
+    ``exit_cancel``, the tasks still waited on when the run ends early are canceled.
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidRequestError("concurrency", "must be an int >= 1")
     if journal is not None and not isinstance(journal, str | PathLike):
         raise InvalidRequestError("journal", f"must be a file path, got {type(journal).__name__}")
     opened = await open_journal(journal, owner) if journal is not None else None
-    run = _Run(create, wait_for, opened, _Progress(on_progress))
+    run = _Run(create, wait_for, opened, _Progress(on_progress), exit_cancel)
     # A slot is freed when the consumer takes an outcome, so a slow consumer slows intake
     # instead of letting finished outcomes pile up in memory.
     slots = asyncio.Semaphore(concurrency)
@@ -554,19 +588,31 @@ async def run_batch(
         outcomes.put_nowait(None)
 
     feeder = asyncio.create_task(feed())
+    ended_early: str | None = "the loop was left early"
     try:
         while True:
             item = await outcomes.get()
             if item is None:
+                ended_early = None
                 return
             if isinstance(item, BaseException):
                 raise item
             slots.release()
             yield item
+    except asyncio.CancelledError:
+        ended_early = "the batch was cancelled"
+        raise
+    except Exception as exc:
+        ended_early = f"the batch ended with {type(exc).__name__}"
+        raise
     finally:
         feeder.cancel()
         for worker in list(workers):
             worker.cancel()
         await asyncio.gather(feeder, *workers, return_exceptions=True)
-        if opened is not None:
-            await opened.aclose()
+        try:
+            if exit_cancel is not None and ended_early is not None:
+                await exit_cancel.cancel_all(ended_early)
+        finally:
+            if opened is not None:
+                await opened.aclose()

@@ -22,12 +22,15 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from aioresponses import aioresponses
 
 from asyncanalyze import BatchProgress
 from asyncanalyze.cli import main
 from asyncanalyze.cli._output import PLAIN_PROGRESS_INTERVAL, _PlainProgress
 from asyncanalyze.cli._redact import redactor
 from asyncanalyze.emulator import Emulator
+
+from ._helpers import task_json
 
 SECRET = "tlk_CLI_SECRET_KEY_must_never_print_42"
 # --emulator runs: 1,000 emulated seconds per real second.
@@ -168,6 +171,54 @@ def test_tasks_delete_then_get_is_not_found(served, capsys):
     assert f"deleted {task_id}" in capsys.readouterr().out
     assert main(remote(served, "tasks", "get", task_id)) == 1
     assert "NotFoundError" in capsys.readouterr().err
+
+
+def test_tasks_cancel_cancels_a_running_task(served, capsys):
+    """tasks cancel prints one line (exit 0), again on a repeat; --json gives the answer."""
+    task_id = create_task(served, capsys, LONG_VIDEO)
+    assert main(remote(served, "tasks", "cancel", task_id)) == 0
+    assert capsys.readouterr().out == f"canceled {task_id}\n"
+    assert main(remote(served, "tasks", "cancel", task_id, "--json")) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer == {"task_id": task_id, "status": "canceled", "canceled": True}
+    assert main(remote(served, "tasks", "get", task_id, "--json")) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "canceled"
+
+
+def test_tasks_cancel_of_a_finished_task_exits_3(served, capsys):
+    """A task that already ended is not canceled: one line saying how it ended, exit code 3."""
+    task_id = create_task(served, capsys, VIDEO)
+    assert main(remote(served, "tasks", "wait", task_id)) == 0
+    capsys.readouterr()
+    assert main(remote(served, "tasks", "cancel", task_id)) == 3
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == f"task {task_id} already ended ready: not canceled"
+    assert main(remote(served, "tasks", "cancel", task_id, "--json")) == 3
+    report = json.loads(capsys.readouterr().out)
+    assert report == {"task_id": task_id, "status": "ready", "canceled": False}
+
+
+def test_tasks_cancel_reads_a_400_refusal_the_same_way(capsys):
+    """Should the platform refuse with 400 instead of 409, the task's status still decides:
+    ended -> exit 3; still running -> the error, exit 1."""
+    base = "https://api.test/v1.3/analyze/tasks"
+    refusal = {"code": "parameter_invalid", "message": "The task cannot be canceled."}
+    argv = ["--base-url", "https://api.test/v1.3", "--api-key", "k", "--plain", "tasks", "cancel"]
+    with aioresponses() as mocked:
+        for task_id, status in (("t1", "failed"), ("t2", "processing")):
+            mocked.post(f"{base}/{task_id}/cancel", status=400, payload=refusal)
+            mocked.get(f"{base}/{task_id}", payload={**task_json(status), "task_id": task_id})
+        assert main([*argv, "t1"]) == 3
+        assert "already ended failed" in capsys.readouterr().err
+        assert main([*argv, "t2"]) == 1
+        assert "BadRequestError" in capsys.readouterr().err
+
+
+def test_tasks_cancel_of_an_unknown_task_exits_1(served, capsys):
+    assert main(remote(served, "tasks", "cancel", "f" * 24)) == 1
+    err = capsys.readouterr().err
+    assert "NotFoundError" in err and "Traceback" not in err
 
 
 # -- analyze ------------------------------------------------------------------------------------
@@ -626,6 +677,8 @@ def test_ctrl_c_in_analyze_names_the_task_and_the_command_that_waits(served):
     assert code == 130
     wait = f"asyncanalyze --base-url {served.base_url} tasks wait {task_id}"
     assert f"task {task_id} is still running; wait for it with: {wait}" in err
+    cancel = f"asyncanalyze --base-url {served.base_url} tasks cancel {task_id}"
+    assert f"(or stop it, and its bill, with: {cancel})" in err
     assert "Traceback" not in err and "test-key" not in err
 
     cli = CliProcess(remote(served, "--json", "analyze", LONG_VIDEO, "-p", "Summarize"))
@@ -635,6 +688,7 @@ def test_ctrl_c_in_analyze_names_the_task_and_the_command_that_waits(served):
     report = json.loads(out)
     assert code == 130 and report["interrupted"] is True
     assert report["resume_command"].endswith(f"tasks wait {report['task_id']}")
+    assert report["cancel_command"].endswith(f"tasks cancel {report['task_id']}")
 
 
 def test_sigterm_in_batch_counts_the_running_tasks_and_gives_the_resume_command(served, tmp_path):

@@ -293,12 +293,19 @@ def answer_everything(mock: aioresponses) -> None:
     mock.post(tasks, status=202, payload={"task_id": "t1", "status": "queued"}, repeat=True)
     mock.get(one_task, callback=echo_task, repeat=True)
     mock.delete(one_task, status=204, repeat=True)
+    mock.post(one_task, callback=echo_cancel, repeat=True)
 
 
 def echo_task(url: Any, **_: Any) -> CallbackResult:
     """A retrieve answer for whichever task the URL names, as a real server gives."""
     task_id = unquote(url.raw_path.rsplit("/", 1)[1])
     return CallbackResult(body=json.dumps(task_json(task_id=task_id)))
+
+
+def echo_cancel(url: Any, **_: Any) -> CallbackResult:
+    """A cancel answer for whichever task the URL (``.../{id}/cancel``) names."""
+    task_id = unquote(url.raw_path.rsplit("/", 2)[1])
+    return CallbackResult(body=json.dumps({"task_id": task_id, "status": "canceled"}))
 
 
 def works_or_refuses_unsent(call: Callable[[AnalyzeAsyncClient], Awaitable[Any]]) -> None:
@@ -460,10 +467,11 @@ def test_create_arguments(
 
 @FUZZ
 @given(task=task_refs, options=request_options)
-def test_retrieve_and_delete_arguments(task: Any, options: Any) -> None:
-    """retrieve and delete with any id and options work or are refused before sending."""
+def test_retrieve_delete_and_cancel_arguments(task: Any, options: Any) -> None:
+    """retrieve, delete and cancel with any id and options work or are refused before sending."""
     works_or_refuses_unsent(lambda c: c.tasks.retrieve(task, request_options=built(options)))
     works_or_refuses_unsent(lambda c: c.tasks.delete(task, request_options=built(options)))
+    works_or_refuses_unsent(lambda c: c.tasks.cancel(task, request_options=built(options)))
 
 
 @FUZZ

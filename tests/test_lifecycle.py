@@ -206,6 +206,7 @@ CALLS: dict[str, Callable[[AnalyzeAsyncClient], Awaitable[Any]]] = {
     "create": lambda c: c.tasks.create(video=VIDEO, prompt="p"),
     "retrieve": lambda c: c.tasks.retrieve("t1"),
     "delete": lambda c: c.tasks.delete("t1"),
+    "cancel": lambda c: c.tasks.cancel("t1"),
     "await_result": lambda c: c.tasks.await_result("t1"),
     "as_completed": lambda c: _collect(c.tasks.as_completed(["t1"])),
     "analyze_many": lambda c: _collect(
@@ -223,6 +224,7 @@ def answered() -> Iterator[aioresponses]:
         mock.post(tasks, status=202, payload={"task_id": "t1", "status": "queued"}, repeat=True)
         mock.get(one, payload=task_json(task_id="t1"), repeat=True)
         mock.delete(one, status=204, repeat=True)
+        mock.post(one, payload={"task_id": "t1", "status": "canceled"}, repeat=True)
         yield mock
 
 

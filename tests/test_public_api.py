@@ -60,6 +60,7 @@ def test_error_tree_matches_the_spec() -> None:
     for cls in (a.APIConnectionError, a.APIStatusError, a.ResponseValidationError):
         assert issubclass(cls, a.AnalyzeError)
     assert issubclass(a.TaskFailedError, a.AnalyzeError)
+    assert issubclass(a.TaskCanceledError, a.TaskFailedError)
 
 
 # Names added after PUBLIC_API.md (which says "add freely"): public from here on.
@@ -79,6 +80,9 @@ ADDED_NAMES = {
     "TaskRequestParams",
     "VideoSource",
     "VideoSystemMetadata",
+    # cancel (issue 12 item 1)
+    "CancelAnalyzeTaskResponse",
+    "TaskCanceledError",
 }
 
 

@@ -67,6 +67,8 @@ async def exercise(client: AnalyzeAsyncClient) -> list[object]:
     created = await client.tasks.create(video=fine, prompt="Summarize")
     seen += [created, await client.tasks.await_result(created)]
     seen.append(await client.tasks.list(page_limit=5))
+    running = await client.tasks.create(video=fine, prompt="Summarize")
+    seen.append(await client.tasks.cancel(running))
     seen += [task async for task in client.tasks.iter(page_limit=2)]
     bad = await client.tasks.create(video=failing, prompt="Summarize")
     seen += [o async for o in client.tasks.as_completed([bad, "ffffffffffffffffffffffff"])]
@@ -76,6 +78,8 @@ async def exercise(client: AnalyzeAsyncClient) -> list[object]:
         lambda: client.tasks.await_result(bad),
         lambda: client.tasks.retrieve("ffffffffffffffffffffffff"),
         lambda: client.tasks.delete("ffffffffffffffffffffffff"),
+        lambda: client.tasks.cancel("ffffffffffffffffffffffff"),
+        lambda: client.tasks.cancel(created),  # ready: it cannot be canceled
         lambda: client.tasks.create(
             video=fine,
             prompt="p",
@@ -237,7 +241,12 @@ async def open_emulator() -> AsyncIterator[Emulator]:
 async def test_path_changing_ids_are_refused_unsent(open_emulator: Emulator, task_id: str) -> None:
     """Ids that would leave their path segment never reach the server."""
     async with AnalyzeAsyncClient(api_key="k", base_url=open_emulator.base_url) as client:
-        for call in (client.tasks.retrieve, client.tasks.delete, client.tasks.await_result):
+        for call in (
+            client.tasks.retrieve,
+            client.tasks.delete,
+            client.tasks.cancel,
+            client.tasks.await_result,
+        ):
             with pytest.raises(InvalidRequestError):
                 await call(task_id)
     assert open_emulator.stats()["requests"] == {}
@@ -282,12 +291,13 @@ async def test_escaped_ids_reach_only_their_own_route(
             video=VideoContext_Url(url="https://videos.example/a.mp4"), prompt="p"
         )
         open_emulator.reset_stats()
-        for call in (client.tasks.retrieve, client.tasks.delete):
+        for call in (client.tasks.retrieve, client.tasks.delete, client.tasks.cancel):
             with pytest.raises(NotFoundError):
                 await call(make_id(real.task_id))
+        untouched = await client.tasks.retrieve(real.task_id)
     requests = open_emulator.stats()["requests"]
-    assert requests == {"retrieve": 1, "delete": 1}, requests
-    assert open_emulator.task(real.task_id) is not None  # the real task was not deleted
+    assert requests == {"retrieve": 2, "delete": 1, "cancel": 1}, requests
+    assert untouched.status != "canceled"  # the real task was neither deleted nor canceled
 
 
 # -- the emulator is private by default ---------------------------------------------------------

@@ -26,6 +26,7 @@ from asyncanalyze import (
     AnalyzeTaskStatus,
     InvalidRequestError,
     PollPolicy,
+    TaskCanceledError,
     TaskFailedError,
     TasksListResponse,
     VideoContext_Url,
@@ -736,3 +737,25 @@ async def test_polling_is_the_fallback_when_no_event_arrives(receiver: Receiver)
         task = await client.tasks.await_result(created, poll_policy=policy)
     assert task.status == "ready"
     assert receiver.statuses == [401]
+
+
+async def test_canceled_event_parses_and_ends_the_wait(receiver: Receiver) -> None:
+    """analyze.task.canceled, sent when another client cancels the task, parses (status
+    canceled, terminal) and ends this client's wait with TaskCanceledError after one retrieve."""
+    events: list[WebhookEvent] = []
+    async with Emulator(speed=SPEED, webhook_url=receiver.url, webhook_secret=SECRET) as emu:
+        async with emulator_client(emu) as client, emulator_client(emu) as elsewhere:
+            receiver.handler = aiohttp_handler(SECRET, client=client, on_event=events.append)
+            created = await client.tasks.create(video=video("stopped", 3000), prompt="p")
+            wait = asyncio.ensure_future(
+                client.tasks.await_result(created, poll_policy=PollPolicy(initial_delay=3600.0))
+            )
+            await asyncio.sleep(0)
+            await elsewhere.tasks.cancel(created)  # not this client: only the event can tell it
+            with pytest.raises(TaskCanceledError) as raised:
+                await asyncio.wait_for(wait, 5)
+        assert emu.stats()["polls"][created.task_id] == 1
+    [event] = events
+    assert event.type == "analyze.task.canceled" and event.task_id == created.task_id
+    assert event.data.status == AnalyzeTaskStatus.CANCELED and event.data.status.is_terminal
+    assert raised.value.task.status == "canceled"

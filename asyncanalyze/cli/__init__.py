@@ -2,13 +2,13 @@
 so running it is also a smoke test of that API.
 
     asyncanalyze demo                                  # no key, no network
-    asyncanalyze tasks list|get|delete|wait ...
+    asyncanalyze tasks list|get|delete|cancel|wait ...
     asyncanalyze analyze VIDEO --prompt "..."
     asyncanalyze batch MANIFEST.jsonl --out results.jsonl --journal run.db
 
 Exit codes: 0 done, 1 an API or task error, 2 a usage error (bad arguments, a bad manifest,
-a file that cannot be written, input the SDK rejects before sending), 130 interrupted (Ctrl-C),
-143 terminated (SIGTERM).
+a file that cannot be written, input the SDK rejects before sending), 3 (``tasks cancel``) the
+task had already ended, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations

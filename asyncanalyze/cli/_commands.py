@@ -1,4 +1,5 @@
-"""``tasks list|get|delete|wait`` and ``analyze``: one API call (or one wait) per command."""
+"""``tasks list|get|delete|cancel|wait`` and ``analyze``: one API call (or one wait) per
+command."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from asyncanalyze import (
     AnalysisMode,
     AnalyzeTaskResponse,
     AnalyzeTaskStatus,
+    BadRequestError,
+    ConflictError,
     CreateAnalyzeTaskResponse,
     InvalidRequestError,
     TaskFailedError,
@@ -23,11 +26,21 @@ from asyncanalyze import (
 )
 
 from ._args import UsageError, finite_float, positive_float, positive_int, token_budget
-from ._interrupt import wait_command
+from ._interrupt import cancel_command, wait_command
 from ._output import Output, Span, fmt_time, task_to_dict
 from ._session import open_session
 
-__all__ = ["add_analyze_parser", "add_tasks_parser", "parse_video", "show_task"]
+__all__ = [
+    "ALREADY_ENDED_EXIT",
+    "add_analyze_parser",
+    "add_tasks_parser",
+    "parse_video",
+    "show_task",
+]
+
+# `tasks cancel` of a task that had already ended ready or failed: nothing was canceled, and a
+# script can tell that apart from an error (1) and from a cancel (0).
+ALREADY_ENDED_EXIT = 3
 
 _STATUS_STYLE = {
     "ready": "green",
@@ -43,7 +56,7 @@ _MODES = [mode.value for mode in AnalysisMode]
 
 def add_tasks_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     tasks = commands.add_parser(
-        "tasks", parents=[common], help="list, get, delete or wait on tasks"
+        "tasks", parents=[common], help="list, get, delete, cancel or wait on tasks"
     )
     verbs = tasks.add_subparsers(dest="verb", metavar="VERB", required=True)
 
@@ -66,6 +79,16 @@ def add_tasks_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     delete = verbs.add_parser("delete", parents=[common], help="delete a finished task")
     delete.add_argument("task_id", metavar="ID")
     delete.set_defaults(handler=tasks_delete)
+
+    cancel = verbs.add_parser(
+        "cancel",
+        parents=[common],
+        help="cancel a queued, pending or processing task",
+        description="Exit code 0: canceled (or already canceled); 1: no such task, or another"
+        f" error; {ALREADY_ENDED_EXIT}: the task had already ended ready or failed.",
+    )
+    cancel.add_argument("task_id", metavar="ID")
+    cancel.set_defaults(handler=tasks_cancel)
 
     wait = verbs.add_parser("wait", parents=[common], help="wait until a task is terminal")
     wait.add_argument("task_id", metavar="ID")
@@ -237,6 +260,29 @@ async def tasks_delete(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+async def tasks_cancel(args: argparse.Namespace, out: Output) -> int:
+    async with open_session(args) as session:
+        tasks = session.client.tasks
+        try:
+            answer = await tasks.cancel(args.task_id)
+        except (ConflictError, BadRequestError) as refused:
+            # The platform refuses a task that is no longer running (409, or 400); whether that
+            # is why is in the task itself.
+            task = await tasks.retrieve(args.task_id)
+            if not task.status.is_terminal or task.status == AnalyzeTaskStatus.CANCELED:
+                raise refused
+            if out.json_mode:
+                out.json({"task_id": task.task_id, "status": task.status.value, "canceled": False})
+            else:
+                out.error(f"task {task.task_id} already ended {task.status.value}: not canceled")
+            return ALREADY_ENDED_EXIT
+    if out.json_mode:
+        out.json({"task_id": answer.task_id, "status": answer.status.value, "canceled": True})
+    else:
+        out.line(f"canceled {answer.task_id}")
+    return 0
+
+
 async def _wait(
     out: Output,
     tasks: TasksClient,
@@ -358,9 +404,20 @@ async def analyze_video(args: argparse.Namespace, out: Output) -> int:
 def _report_interrupted(out: Output, args: argparse.Namespace, task_id: str) -> None:
     # With --emulator the task lived in this process: there is nothing left to wait on.
     resume = None if args.emulator else wait_command(args, task_id)
+    cancel = None if args.emulator else cancel_command(args, task_id)
     if out.json_mode:
-        out.json({"interrupted": True, "task_id": task_id, "resume_command": resume})
+        out.json(
+            {
+                "interrupted": True,
+                "task_id": task_id,
+                "resume_command": resume,
+                "cancel_command": cancel,
+            }
+        )
     elif resume is None:
         out.error(f"interrupted: task {task_id} ended with the in-process emulator")
     else:
-        out.error(f"interrupted: task {task_id} is still running; wait for it with: {resume}")
+        out.error(
+            f"interrupted: task {task_id} is still running; wait for it with: {resume}"
+            f" (or stop it, and its bill, with: {cancel})"
+        )

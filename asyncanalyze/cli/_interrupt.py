@@ -15,7 +15,7 @@ from asyncanalyze import BatchProgress
 
 from ._output import ProgressView
 
-__all__ = ["ProgressUntilInterrupted", "command_line", "wait_command"]
+__all__ = ["ProgressUntilInterrupted", "cancel_command", "command_line", "wait_command"]
 
 _SECRET_OPTIONS = ("--api-key",)
 
@@ -36,8 +36,17 @@ def command_line(argv: Sequence[str]) -> str:
 
 def wait_command(args: argparse.Namespace, task_id: str) -> str:
     """The command that waits on ``task_id`` from another invocation."""
+    return _task_command(args, "wait", task_id)
+
+
+def cancel_command(args: argparse.Namespace, task_id: str) -> str:
+    """The command that cancels ``task_id`` from another invocation."""
+    return _task_command(args, "cancel", task_id)
+
+
+def _task_command(args: argparse.Namespace, verb: str, task_id: str) -> str:
     target = ["--base-url", args.base_url] if args.base_url else []
-    return command_line([*target, "tasks", "wait", task_id])
+    return command_line([*target, "tasks", verb, task_id])
 
 
 class ProgressUntilInterrupted:

@@ -1,4 +1,4 @@
-"""The HTTP surface: routes, the four API handlers and the introspection endpoints.
+"""The HTTP surface: routes, the five API handlers and the introspection endpoints.
 
 Handlers stay lean on the hot path: no middleware, status computed arithmetically, and the
 retrieve body cached per (task, status) so a poll of an unchanged task is a dict lookup.
@@ -26,9 +26,12 @@ from ._config import ADMIN_PREFIX, API_PREFIX, EmulatorConfig, FaultConfig
 from ._create_request import parse_create
 from ._faults import FaultInjector
 from ._lifecycle import (
+    CANCELABLE,
+    CANCELED,
     TERMINAL,
     Outcome,
     TaskRecord,
+    cancel,
     initial_phases,
     resolve,
     status_at,
@@ -42,7 +45,16 @@ from ._ratelimit import CreateRateLimiter, injected_429_headers
 from ._stats import Stats
 from ._store import IdempotencyEntry, TaskStore
 from ._webhooks import WebhookDispatcher
-from ._wire import JSON_HEADERS, ApiProblem, error_body, not_found, rfc3339, task_dict
+from ._wire import (
+    JSON_HEADERS,
+    ApiProblem,
+    error_body,
+    not_cancelable,
+    not_found,
+    not_modeled,
+    rfc3339,
+    task_dict,
+)
 
 # Decoding or hashing more than this would stall every other request: do it on a thread.
 _INLINE_WORK_BYTES = 1 << 20
@@ -111,6 +123,9 @@ class EmulatorService:
         app.router.add_post(tasks, self._guard("create", self.create_task))
         app.router.add_get(one_task, self._guard("retrieve", self.retrieve_task), allow_head=False)
         app.router.add_delete(one_task, self._guard("delete", self.delete_task))
+        app.router.add_post(f"{one_task}/cancel", self._guard("cancel", self.cancel_task))
+        # The platform's batch API (the official SDK's analyze_async.batches) is not modeled.
+        app.router.add_route("*", f"{API_PREFIX}/analyze/batches{{tail:.*}}", self.batches)
         if self.config.introspection:
             app.router.add_get(f"{ADMIN_PREFIX}/stats", self.admin_stats)
             app.router.add_get(f"{ADMIN_PREFIX}/faults", self.admin_get_faults)
@@ -122,7 +137,7 @@ class EmulatorService:
 
     async def start(self) -> None:
         for record in self.store.tasks.values():
-            if record.processing_s is None:
+            if record.processing_s is None and record.canceled_at is None:
                 self._resolve_in_background(record, None)
             elif self.webhooks is not None:
                 self.webhooks.schedule(record)
@@ -439,6 +454,38 @@ class EmulatorService:
         self._results.pop(task_id, None)
         await self.store.delete(record)
         return web.Response(status=204)
+
+    def _requested_task(self, request: web.Request) -> TaskRecord:
+        """The task the path names, if the caller's key owns it (404 otherwise)."""
+        task_id = request.match_info["task_id"]
+        record = self.store.get(task_id, self._owner(request))
+        if record is None:
+            raise not_found(task_id)
+        return record
+
+    async def cancel_task(self, request: web.Request) -> web.Response:
+        record = self._requested_task(request)
+        task_id = record.task_id
+        now = self.clock.now()
+        status = status_at(record, now)
+        if status in CANCELABLE:
+            # No await between the status check and the change: two racing cancels, or a
+            # cancel racing a delete, see one consistent state.
+            cancel(record, now)
+            self.stats.cancels += 1
+            self._forget_body(record)
+            if self.webhooks is not None:
+                self.webhooks.schedule(record)
+            await self.store.save(record)
+        elif status != CANCELED:
+            raise not_cancelable(task_id, status)
+        # A repeated cancel answers as the first did.
+        body = json.dumps({"task_id": record.task_id, "status": CANCELED}).encode()
+        return web.Response(body=body, headers=JSON_HEADERS)
+
+    async def batches(self, request: web.Request) -> web.Response:
+        self.stats.requests["other"] += 1
+        return _error(self.config.error_shape, not_modeled("the analyze batches API"))
 
     async def unknown_route(self, request: web.Request) -> web.Response:
         self.stats.requests["other"] += 1

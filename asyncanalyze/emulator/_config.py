@@ -26,7 +26,7 @@ DEFAULT_MEDIA_CONCURRENCY = 4
 API_PREFIX = "/v1.3"
 ADMIN_PREFIX = "/_emulator"
 
-ENDPOINTS = ("list", "create", "retrieve", "delete")
+ENDPOINTS = ("list", "create", "retrieve", "delete", "cancel")
 ALL_ENDPOINTS = "*"
 
 ErrorShape = Literal["nested", "flat"]

@@ -8,6 +8,8 @@ Phase lengths (emulator seconds), deterministic from the task id and the video:
 queued 1-4 s, pending 1-3 s, processing 5 s + 0.1 x video duration. The
 ``emulator_task_seconds`` marker fixes create -> terminal instead, split in the same proportions.
 A task whose video facts are still being fetched or probed stays ``pending`` until they are known.
+A cancel (allowed while queued, pending or processing) records its instant: from then on the
+task is ``canceled``, for good.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ PENDING = "pending"
 PROCESSING = "processing"
 READY = "ready"
 FAILED = "failed"
-TERMINAL = frozenset({READY, FAILED})
-STATUSES = (QUEUED, PENDING, PROCESSING, READY, FAILED)
+CANCELED = "canceled"
+TERMINAL = frozenset({READY, FAILED, CANCELED})
+CANCELABLE = frozenset({QUEUED, PENDING, PROCESSING})
+STATUSES = (QUEUED, PENDING, PROCESSING, READY, FAILED, CANCELED)
 
 PROCESSING_BASE = 5.0
 PROCESSING_PER_VIDEO_SECOND = 0.1
@@ -48,6 +52,7 @@ class TaskRecord:
     fail_stage: FailStage = "start"
     webhook: dict[str, Any] | None = None  # {"url", "delivered", "attempts", "last_error"?}
     output_schema: dict[str, Any] | None = None  # result.data is JSON following this, if set
+    canceled_at: float | None = None  # when a cancel request stopped it (emulator epoch seconds)
 
     @property
     def prompt_text(self) -> str:
@@ -112,7 +117,14 @@ def resolve(record: TaskRecord, outcome: Outcome) -> None:
         record.processing_s = natural_processing(outcome.duration)
 
 
+def cancel(record: TaskRecord, now: float) -> None:
+    """Stop the task now; only a task whose ``status_at(record, now)`` is cancelable."""
+    record.canceled_at = now
+
+
 def terminal_at(record: TaskRecord) -> float | None:
+    if record.canceled_at is not None:
+        return record.canceled_at
     if record.processing_s is None:
         return None
     start = record.created_at + record.queued_s + record.pending_s
@@ -125,6 +137,8 @@ def terminal_at(record: TaskRecord) -> float | None:
 
 
 def status_at(record: TaskRecord, now: float) -> str:
+    if record.canceled_at is not None and now >= record.canceled_at:
+        return CANCELED
     elapsed = now - record.created_at
     if elapsed < record.queued_s:
         return QUEUED

@@ -13,7 +13,7 @@ from ._lifecycle import STATUSES
 from ._model_rules import ANALYSIS_MODES
 from ._wire import invalid
 
-LIST_STATUSES = (*STATUSES, "canceled")
+LIST_STATUSES = STATUSES
 MAX_PAGE_LIMIT = 50
 DEFAULT_PAGE_LIMIT = 10
 

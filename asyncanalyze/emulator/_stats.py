@@ -15,6 +15,7 @@ class Stats:
     idempotent_replays: int = 0  # creates answered with an existing task
     idempotent_mismatches: int = 0  # replays whose body differed from the original request
     rate_limited: int = 0  # 429s from the create rate limit (injected 429s count as faults)
+    cancels: int = 0  # tasks actually canceled (a repeated cancel is not counted again)
     rate_limit_shapes: Counter[str] = field(default_factory=Counter)  # injected 429s by shape
 
     def snapshot(self) -> dict[str, Any]:
@@ -25,5 +26,6 @@ class Stats:
             "idempotent_replays": self.idempotent_replays,
             "idempotent_mismatches": self.idempotent_mismatches,
             "rate_limited": self.rate_limited,
+            "cancels": self.cancels,
             "rate_limit_shapes": dict(self.rate_limit_shapes),
         }

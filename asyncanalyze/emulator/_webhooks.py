@@ -1,4 +1,4 @@
-"""Signed webhook events on terminal transitions, retried with exponential backoff.
+"""Signed webhook events on terminal transitions (a cancel included), retried with backoff.
 
 One background loop holds a heap of (terminal instant, task id). It sleeps until the earliest
 instant on the emulator clock (a manual clock wakes it when advanced), then delivers. This is
@@ -19,6 +19,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 
@@ -64,6 +65,8 @@ class WebhookDispatcher:
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
+        # A canceled task is due twice (its cancel, and its original end): one delivery at a time.
+        self._delivering: set[str] = set()
         self._session: aiohttp.ClientSession | None = None
         self.delivered = 0
         self.failed_attempts = 0
@@ -115,11 +118,20 @@ class WebhookDispatcher:
         task.add_done_callback(self._deliveries.discard)
 
     async def _deliver(self, task_id: str) -> None:
-        assert self._session is not None
         record = self._store.tasks.get(task_id)
         if record is None or record.webhook is None or record.webhook["delivered"]:
             return
-        state = record.webhook
+        if task_id in self._delivering:
+            return
+        self._delivering.add(task_id)
+        try:
+            await self._attempts(record, record.webhook)
+        finally:
+            self._delivering.discard(task_id)
+
+    async def _attempts(self, record: TaskRecord, state: dict[str, Any]) -> None:
+        assert self._session is not None
+        task_id = record.task_id
         status = status_at(record, self._clock.now())
         raw = json.dumps(
             webhook_event(event_id(task_id, status), record, status, self._clock.now()),

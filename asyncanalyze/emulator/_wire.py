@@ -9,9 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ._config import ErrorShape
-from ._lifecycle import FAILED, READY, TaskRecord
+from ._lifecycle import CANCELED, FAILED, READY, TaskRecord
 
 LIST_PROMPT_CHARS = 30
+# The reason a task canceled through the cancel endpoint carries (the platform's code; its
+# message is not part of the contract).
+USER_CANCELED = {"code": "user_canceled", "message": "The task was canceled by the user."}
 JSON_HEADERS = {"Content-Type": "application/json", "X-Api-Version": "1.3"}
 
 
@@ -54,6 +57,24 @@ def refuse_unknown(fields: Iterable[str], allowed: Container[str], where: str = 
 
 def unknown(parameter: str) -> ApiProblem:
     return ApiProblem(400, "parameter_unknown", f"The {parameter} parameter is unknown.")
+
+
+def not_cancelable(task_id: str, status: str) -> ApiProblem:
+    return ApiProblem(
+        409,
+        "task_not_cancelable",
+        f"The task {task_id} is {status}: only queued, pending or processing tasks can be"
+        " canceled.",
+    )
+
+
+def not_modeled(feature: str) -> ApiProblem:
+    """What the emulator answers for a part of the platform's API it does not emulate."""
+    return ApiProblem(
+        501,
+        "not_implemented",
+        f"The emulator does not model {feature}; see the emulator's documentation.",
+    )
 
 
 def not_found(task_id: str) -> ApiProblem:
@@ -140,6 +161,8 @@ def task_dict(
             body["error"] = result["error"]
     elif status == FAILED:
         body["error"] = {"message": record.failure}
+    elif status == CANCELED:
+        body["error"] = dict(USER_CANCELED)
     if record.webhook is not None:
         body["webhooks"] = [_webhook_info(record.webhook)]
     return body

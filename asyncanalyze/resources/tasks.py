@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import math
 import uuid
@@ -11,6 +12,7 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from .. import _checks
+from .._cancel_on_exit import CancelOnExit
 from .._config import PollPolicy, RequestOptions
 from .._errors import AnalyzeError, ClientStateError, InvalidRequestError
 from .._journal import JournalOwner
@@ -21,6 +23,7 @@ from .._models import (
     AnalyzePromptV2,
     AnalyzeTaskResponse,
     AnalyzeTaskStatus,
+    CancelAnalyzeTaskResponse,
     CreateAnalyzeTaskResponse,
     MaxTokens,
     ModelName,
@@ -32,7 +35,15 @@ from .._models import (
     WebhookEvent,
 )
 from .._numbers import check_positive
-from .._protocol import TASKS_PATH, decode, decode_created, decode_task, task_path
+from .._protocol import (
+    TASKS_PATH,
+    cancel_path,
+    decode,
+    decode_canceled,
+    decode_created,
+    decode_task,
+    task_path,
+)
 from ..batch import (
     DEFAULT_BATCH_CONCURRENCY,
     AnalyzeRequest,
@@ -50,11 +61,14 @@ __all__ = ["TasksClient"]
 
 
 class TasksClient:
-    """Analysis tasks: create, list, retrieve, delete, and wait for results."""
+    """Analysis tasks: create, list, retrieve, delete, cancel, and wait for results."""
 
     def __init__(self, client: AnalyzeAsyncClient) -> None:
         self._client = client
         self._scheduler: PollScheduler | None = None
+        # analyze_many runs with cancel_on_exit: their tasks are canceled before the client
+        # closes, while it can still send.
+        self._exit_cancels: set[CancelOnExit] = set()
 
     def __repr__(self) -> str:
         return f"TasksClient({self._client!r})"
@@ -210,6 +224,35 @@ class TasksClient:
             "DELETE", task_path(task_id), options=request_options, idempotent=True
         )
 
+    async def cancel(
+        self,
+        task: str | CreateAnalyzeTaskResponse,
+        *,
+        request_options: RequestOptions | None = None,
+    ) -> CancelAnalyzeTaskResponse:
+        """Cancel a task that is ``queued``, ``pending`` or ``processing`` (it cannot be undone).
+
+        Returns the task id and its status, ``canceled``. Repeating the cancel answers the
+        same, so it is retried like a retrieve on connection trouble, 429 and 5xx. Waits of
+        this client on the task (``await_result``, ``as_completed``, ``analyze_many``) end at
+        once with :class:`TaskCanceledError` (a TaskFailedError; one ``retrieve`` confirms the
+        status) instead of at their next poll. The platform may send an
+        ``analyze.task.canceled`` webhook; processing already under way can run on briefly.
+
+        Errors: NotFoundError (404) for an unknown or deleted task; a task that already
+        ended ``ready`` or ``failed`` cannot be canceled: ConflictError (409), or
+        BadRequestError (400), the other refusal the platform's SDK declares for this call.
+        """
+        task_id = _task_id_of(task)
+        response = await self._client._request(
+            "POST", cancel_path(task_id), options=request_options, idempotent=True
+        )
+        canceled = decode_canceled(response, task_id)
+        if canceled.status.is_terminal:
+            # As a webhook would: the waits on it retrieve it now instead of at their next poll.
+            self._poll_scheduler().notify_terminal(task_id)
+        return canceled
+
     def deliver_webhook_event(self, event: WebhookEvent) -> bool:
         """Tell this client's waits that the event's task has ended (opt-in webhook speed-up).
 
@@ -258,6 +301,13 @@ class TasksClient:
     ) -> TasksListResponse:
         return await self.list(page=page, page_limit=page_limit, status=status)
 
+    async def _before_close(self) -> None:
+        """Cancel the tasks of cancel_on_exit batches still running: after this, the client
+        cannot send, and those batches would end with their tasks orphaned."""
+        runs = list(self._exit_cancels)
+        self._exit_cancels.clear()
+        await asyncio.gather(*(run.cancel_all("the client is closing") for run in runs))
+
     async def _aclose(self) -> None:
         if self._scheduler is not None:
             await self._scheduler.aclose()
@@ -287,8 +337,9 @@ class TasksClient:
         """Poll until the task is terminal and return it once ``ready``.
 
         ``timeout`` (seconds) defaults to the client's ``poll_timeout``; ``math.inf`` waits
-        for ever. Raises TaskFailedError (``.task``) when the task fails or is canceled and
-        PollTimeoutError (``.task``: the last state seen) when the deadline passes.
+        for ever. Raises TaskFailedError (``.task``) when the task fails, its subclass
+        TaskCanceledError when it is canceled, and PollTimeoutError (``.task``: the last
+        state seen) when the deadline passes.
         ``on_status_change`` (plain or async function; keep it quick) gets the task at each
         new status. All waits of a client share one scheduler (see ``asyncanalyze.polling``).
         """
@@ -314,7 +365,8 @@ class TasksClient:
     ) -> AsyncGenerator[TaskOutcome, None]:
         """Yield a :class:`TaskOutcome` for each task as it ends, in completion order.
 
-        Failures are values (``outcome.error``), so one failed task never ends the loop.
+        Failures are values (``outcome.error``; TaskCanceledError for a canceled task), so
+        one failed task never ends the loop.
         ``timeout`` applies to each task. Leaving the loop early, or cancelling it, stops
         polling the tasks not yet delivered.
         """
@@ -351,6 +403,7 @@ class TasksClient:
         timeout: float | None = None,
         journal: str | PathLike[str] | None = None,
         on_progress: Callable[[BatchProgress], None] | None = None,
+        cancel_on_exit: bool = False,
     ) -> AsyncGenerator[BatchOutcome, None]:
         """Create, wait for and report many tasks: one :class:`BatchOutcome` per request.
 
@@ -365,10 +418,22 @@ class TasksClient:
         from the journal (``from_journal=True``). A journal belongs to this client's server
         and API key (JournalMismatchError otherwise). A journaled task the service no longer
         knows (404: deleted, expired) is created anew, at most once per run, and its outcome
-        says ``recreated=True``. ``on_progress`` gets a :class:`BatchProgress` on every
-        change. Leaving the loop early cancels the rest.
+        says ``recreated=True``; so is one that was canceled (it has no result to report),
+        e.g. by ``cancel_on_exit``. ``on_progress`` gets a :class:`BatchProgress` on every
+        change. A task canceled while the batch waits on it is an outcome with
+        :class:`TaskCanceledError`.
+
+        Leaving the loop early (``break``, an exception, cancelling the consumer) stops the
+        waiting and creating; the tasks already created keep running at the service. With
+        ``cancel_on_exit=True`` they are canceled instead: when the run ends before its last
+        outcome (or the client closes under it), every task it still waits on, created or
+        resumed, gets one cancel (8 at a time, 30 s in all, best effort; the result is logged
+        on the ``asyncanalyze`` logger, and never raised over the reason the run ended). A
+        create still on the wire at that moment may leave a task nobody knows of.
         """
         policy, deadline = self._wait_settings(timeout, None)
+        if not isinstance(cancel_on_exit, bool):
+            raise InvalidRequestError("cancel_on_exit", "must be True or False")
         scheduler = self._poll_scheduler()
         client = self._client
 
@@ -377,7 +442,10 @@ class TasksClient:
                 task_id, policy=policy, timeout=deadline, first_delay=policy.initial_delay
             )
 
-        async for outcome in run_batch(
+        exit_cancel = CancelOnExit(self.cancel) if cancel_on_exit else None
+        if exit_cancel is not None:
+            self._exit_cancels.add(exit_cancel)
+        batch = run_batch(
             requests,
             create=self._send_create,
             wait_for=wait_for,
@@ -385,8 +453,17 @@ class TasksClient:
             journal=journal,
             owner=JournalOwner(client.base_url, client.key_digest),
             on_progress=on_progress,
-        ):
-            yield outcome
+            exit_cancel=exit_cancel,
+        )
+        try:
+            # Closed with this generator, not whenever the garbage collector gets to it: its
+            # clean-up (stopping the waits, cancel_on_exit, the journal) happens on leaving.
+            async with contextlib.aclosing(batch):
+                async for outcome in batch:
+                    yield outcome
+        finally:
+            if exit_cancel is not None:
+                self._exit_cancels.discard(exit_cancel)
 
 
 def _list_filters(

@@ -115,6 +115,14 @@ class Api:
     async def delete(self, task_id: str, **kwargs: Any) -> Answer:
         return await self.call("DELETE", f"/analyze/tasks/{task_id}", schema=None, **kwargs)
 
+    async def cancel(self, task_id: str, **kwargs: Any) -> Answer:
+        return await self.call(
+            "POST",
+            f"/analyze/tasks/{task_id}/cancel",
+            schema="CancelAnalyzeTaskResponse",
+            **kwargs,
+        )
+
 
 @contextlib.asynccontextmanager
 async def loopback_server(app: web.Application) -> AsyncIterator[str]:

@@ -16,7 +16,8 @@ from aiohttp import web
 
 from asyncanalyze.emulator import Emulator, ManualClock, ScaledClock, sign_webhook
 
-from .conftest import Api
+from ._openapi import validate
+from .conftest import Api, body_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "spec" / "fixtures"
 SECRET = "whsec_test"
@@ -171,3 +172,54 @@ async def test_delivery_gives_up_and_reports_the_error(
             break
         await asyncio.sleep(0.02)
     assert hooks[0]["delivered"] is False and hooks[0]["last_error"] == "HTTP 500"
+
+
+async def test_cancel_sends_one_signed_canceled_event(
+    api: Api, emu: Emulator, clock: ManualClock, receiver: Receiver, hook_url: str
+) -> None:
+    """A cancel sends analyze.task.canceled at once, signed like the others, shaped as the
+    platform documents it (no completed_at, error, result); the task's original end sends
+    nothing more."""
+    task_id = await api.create_id(body_for(custom_id="job-7"))
+    await api.cancel(task_id)
+    await asyncio.wait_for(receiver.arrived.wait(), 5)
+    headers, raw = receiver.events[0]
+    verify(headers, raw)
+    event = json.loads(raw)
+    validate(event, "AnalyzeTaskCanceledWebhookEvent")
+    assert event["data"]["id"] == task_id and event["data"]["custom_id"] == "job-7"
+    for _ in range(100):  # the emulator records the delivery once the receiver answered
+        hooks = (await api.retrieve(task_id)).body["webhooks"]
+        if hooks[0]["delivered"]:
+            break
+    assert hooks == [{"url": hook_url, "delivered": True, "attempts": 1}]
+    clock.advance(3600)  # the task's original end comes due: it must send nothing
+    dispatcher = emu._service.webhooks
+    assert dispatcher is not None
+    for _ in range(1000):  # loop turns, not wall time: until the due entry is handled
+        if not dispatcher._heap and not dispatcher._deliveries:
+            break
+        await asyncio.sleep(0)
+    assert not dispatcher._heap and not dispatcher._deliveries
+    assert len(receiver.events) == 1
+
+
+@pytest.mark.parametrize("receiver", [2], indirect=True)
+async def test_a_canceled_task_due_twice_is_delivered_once(
+    api: Api, emu: Emulator, clock: ManualClock, receiver: Receiver
+) -> None:
+    """A canceled task is due at its cancel and again at its original end; with both due while
+    the first delivery is still retrying, the receiver still gets the event once."""
+    task_id = await api.create_id()
+    await api.cancel(task_id)
+    clock.advance(3600)  # the original end is due too, before the first delivery succeeded
+    await asyncio.wait_for(receiver.arrived.wait(), 5)
+    dispatcher = emu._service.webhooks
+    assert dispatcher is not None
+    for _ in range(200):
+        if not dispatcher._heap and not dispatcher._deliveries:
+            break
+        await asyncio.sleep(0.01)  # the retries' own back-off is in real seconds
+    assert not dispatcher._deliveries
+    assert [json.loads(raw)["type"] for _, raw in receiver.events] == ["analyze.task.canceled"]
+    assert (await api.retrieve(task_id)).body["webhooks"][0]["attempts"] == 3
