@@ -16,6 +16,8 @@ LIST_PROMPT_CHARS = 30
 # message is not part of the contract).
 USER_CANCELED = {"code": "user_canceled", "message": "The task was canceled by the user."}
 JSON_HEADERS = {"Content-Type": "application/json", "X-Api-Version": "1.3"}
+# The 503 text: an injected fault, or a create that waited too long for body memory.
+UNAVAILABLE_MESSAGE = "The service is temporarily unavailable."
 
 
 @dataclass(frozen=True)
