@@ -25,7 +25,7 @@ from asyncanalyze._checks import MAX_BASE64_VIDEO_BYTES, check_video_facts
 
 def media_helpers() -> Any:
     """The emulator tests' PyAV video generator (skips the test when PyAV is missing)."""
-    return pytest.importorskip("tests.emulator.test_media")
+    return pytest.importorskip("tests.emulator._videos")
 
 
 def write_video(tmp_path: Path, width: int, height: int, seconds: int, name: str = "v.mp4") -> Path:

@@ -14,9 +14,10 @@ task is ``canceled``, for good.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
+
+from ._seeds import unit_floats
 
 QUEUED = "queued"
 PENDING = "pending"
@@ -69,8 +70,7 @@ class TaskRecord:
 
 
 def _unit_interval(task_id: str, salt: str) -> float:
-    digest = hashlib.sha256(f"{salt}:{task_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
+    return unit_floats(f"{salt}:{task_id}", 1)[0]
 
 
 def natural_queue_phases(task_id: str) -> tuple[float, float]:

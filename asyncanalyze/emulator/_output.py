@@ -6,8 +6,10 @@ import hashlib
 import uuid
 from typing import Any
 
-from . import _content
 from ._lifecycle import TaskRecord
+from ._schema_gen import generate_json
+from ._text import generate_text
+from ._tokens import count_tokens
 
 TRUNCATED_MESSAGE = (
     "output truncated: the generation reached the configured max_tokens. The partial output is "
@@ -25,20 +27,20 @@ def build_result(record: TaskRecord) -> dict[str, Any]:
     max_tokens = int(record.request["max_tokens_effective"])
     duration = record.duration or 0.0
     if record.output_schema is not None:
-        data = _content.generate_json(record.output_schema, seed=record.task_id)
-        output_tokens = _content.count_tokens(data)
+        data = generate_json(record.output_schema, seed=record.task_id)
+        output_tokens = count_tokens(data)
         if output_tokens > max_tokens:
             # Cut like a model would: the JSON text stops mid-way and may not parse.
             data = data[: max(1, len(data) * max_tokens // output_tokens)]
             output_tokens = max_tokens
     else:
-        data = _content.generate_text(
+        data = generate_text(
             record.prompt_text, video_key=record.video_key, duration=duration, max_tokens=max_tokens
         )
-        output_tokens = _content.count_tokens(data)
+        output_tokens = count_tokens(data)
     truncated = output_tokens >= max_tokens
     # Input is the prompt plus the video; one token per second of video keeps it plausible.
-    input_tokens = _content.count_tokens(record.prompt_text) + round(duration)
+    input_tokens = count_tokens(record.prompt_text) + round(duration)
     answer: dict[str, Any] = {
         "result": {
             "generation_id": generation_id(record.task_id),

@@ -1,4 +1,4 @@
-"""Rate limits on emulator time: the create token bucket per API key, and the headers of a 429.
+"""Rate limits on emulator time: the create token bucket per API key, and what a 429 carries.
 
 Every answer that carries ``X-Ratelimit-Reset`` also carries a ``Date`` on emulator time, so a
 client can measure the time to the reset on the server's clock, as it would against the
@@ -102,3 +102,11 @@ def injected_429_headers(config: FaultConfig, now: float) -> dict[str, str]:
     if shape in ("retry_after", "full"):
         headers["Retry-After"] = str(config.retry_after)
     return headers
+
+
+def rate_limit_message(limit: str, retry_after: int) -> str:
+    """The 429 message: the create limit, or "injected" for a fault, and the wait."""
+    return (
+        f"You have exceeded the rate limit ({limit}). "
+        f"Please try again later after {retry_after} seconds."
+    )

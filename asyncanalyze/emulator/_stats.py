@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -17,6 +17,12 @@ class Stats:
     rate_limited: int = 0  # 429s from the create rate limit (injected 429s count as faults)
     cancels: int = 0  # tasks actually canceled (a repeated cancel is not counted again)
     rate_limit_shapes: Counter[str] = field(default_factory=Counter)  # injected 429s by shape
+
+    def reset(self) -> None:
+        """Every counter back to zero, in place: whoever holds this object sees the reset."""
+        fresh = Stats()
+        for item in fields(self):
+            setattr(self, item.name, getattr(fresh, item.name))
 
     def snapshot(self) -> dict[str, Any]:
         return {

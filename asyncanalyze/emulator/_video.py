@@ -1,6 +1,6 @@
 """What the emulator learns about a task's video, and whether that makes the task fail.
 
-- ``asset_id`` and URLs on ordinary hosts: stable synthetic facts from ``_media`` (no network).
+- ``asset_id`` and URLs on ordinary hosts: stable synthetic facts (``_synthetic``, no network).
 - URLs on hosts under the reserved ``.invalid`` TLD (RFC 2606: such names never resolve): the
   task fails when processing starts, as the platform's download would.
 - Loopback ``http`` URLs (127.0.0.1, localhost, ::1), with ``fetch_media`` on: the bytes are
@@ -18,19 +18,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from typing import Any
-from urllib.parse import urlsplit
 
-from . import _media
+from ._fetch import fetch_video
 from ._lifecycle import Outcome
+from ._markers import Markers, parse_markers
+from ._media import (
+    DOWNLOAD_FAILED_MESSAGE,
+    GENERIC_FAILURE_MESSAGE,
+    MAX_VIDEO_BYTES,
+    MediaError,
+    VideoFacts,
+    limit_violation,
+)
+from ._probe import probe_bytes
+from ._synthetic import synthetic_facts
+from ._urls import is_loopback, is_unreachable_host
 
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _FETCH_TIMEOUT = 30.0
-_MAX_FETCH_BYTES = 30 * 1024 * 1024
-
-
-def is_loopback(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme == "http" and (parts.hostname or "").lower() in _LOOPBACK_HOSTS
 
 
 def source_of(request: dict[str, Any]) -> dict[str, Any]:
@@ -46,10 +50,10 @@ def source_of(request: dict[str, Any]) -> dict[str, Any]:
     return {"type": "image", "key": "image:" + "|".join(names)}
 
 
-def markers_for(video: dict[str, Any]) -> _media.Markers:
+def markers_for(video: dict[str, Any]) -> Markers:
     if video["type"] == "url":
-        return _media.parse_markers(video["url"])
-    return _media.Markers()
+        return parse_markers(video["url"])
+    return Markers()
 
 
 def video_key(video: dict[str, Any], data: bytes | None) -> str:
@@ -66,29 +70,29 @@ def needs_background(video: dict[str, Any], data: bytes | None, *, fetch_media: 
     return isinstance(url, str) and fetch_media and is_loopback(url)
 
 
-def synthetic_outcome(key: str, markers: _media.Markers, url: str | None) -> Outcome:
-    facts = _media.synthetic_facts(key, markers)
-    if url is not None and _media.is_unreachable_host(url):
-        return Outcome(facts.duration, probed=False, failure=_media.DOWNLOAD_FAILED_MESSAGE)
+def synthetic_outcome(key: str, markers: Markers, url: str | None) -> Outcome:
+    facts = synthetic_facts(key, markers)
+    if url is not None and is_unreachable_host(url):
+        return Outcome(facts.duration, probed=False, failure=DOWNLOAD_FAILED_MESSAGE)
     return _judge(facts, markers)
 
 
 async def probed_outcome(
-    key: str, markers: _media.Markers, data: bytes | None, url: str | None
+    key: str, markers: Markers, data: bytes | None, url: str | None
 ) -> Outcome:
     try:
         if data is None:
             assert url is not None
-            data = await _media.fetch_video(url, max_bytes=_MAX_FETCH_BYTES, timeout=_FETCH_TIMEOUT)
-        facts = await asyncio.to_thread(_media.probe_bytes, data)
-    except _media.MediaError as exc:
-        fallback = _media.synthetic_facts(key, markers).duration
-        return Outcome(fallback, probed=False, failure=str(exc) or _media.GENERIC_FAILURE_MESSAGE)
+            data = await fetch_video(url, max_bytes=MAX_VIDEO_BYTES, timeout=_FETCH_TIMEOUT)
+        facts = await asyncio.to_thread(probe_bytes, data)
+    except MediaError as exc:
+        fallback = synthetic_facts(key, markers).duration
+        return Outcome(fallback, probed=False, failure=str(exc) or GENERIC_FAILURE_MESSAGE)
     return _judge(facts, markers)
 
 
-def _judge(facts: _media.VideoFacts, markers: _media.Markers) -> Outcome:
-    violation = _media.limit_violation(facts)
+def _judge(facts: VideoFacts, markers: Markers) -> Outcome:
+    violation = limit_violation(facts)
     if violation is not None:
         return Outcome(facts.duration, facts.probed, failure=violation)
     if markers.fail is not None:

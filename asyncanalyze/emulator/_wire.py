@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,8 @@ LIST_PROMPT_CHARS = 30
 # message is not part of the contract).
 USER_CANCELED = {"code": "user_canceled", "message": "The task was canceled by the user."}
 JSON_HEADERS = {"Content-Type": "application/json", "X-Api-Version": "1.3"}
+# The 503 text: an injected fault, or a create that waited too long for body memory.
+UNAVAILABLE_MESSAGE = "The service is temporarily unavailable."
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,13 @@ def not_provided(parameter: str) -> ApiProblem:
         "parameter_not_provided",
         f"The {parameter} parameter is required but was not provided.",
     )
+
+
+def refuse_unknown(fields: Iterable[str], allowed: Container[str], where: str = "") -> None:
+    """``parameter_unknown`` for the first of ``fields`` not ``allowed``, named under ``where``."""
+    for name in fields:
+        if name not in allowed:
+            raise unknown(f"{where}.{name}" if where else name)
 
 
 def unknown(parameter: str) -> ApiProblem:

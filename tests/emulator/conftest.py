@@ -24,6 +24,14 @@ API_KEY = "tlk_emulator_test_key"
 URL_VIDEO = {"type": "url", "url": "https://example.com/video.mp4"}
 
 
+@pytest.fixture(scope="module")
+def ok_video() -> bytes:
+    """A 5 s 640x360 MP4 (the test is skipped without PyAV)."""
+    from ._videos import make_video
+
+    return make_video(640, 360, 5)
+
+
 def body_for(**overrides: Any) -> dict[str, Any]:
     return {"video": URL_VIDEO, "prompt": "Summarize this video", **overrides}
 

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from asyncanalyze.emulator import Emulator, EmulatorConfig, ManualClock, _app
+from asyncanalyze.emulator import Emulator, EmulatorConfig, ManualClock, _intake
 from asyncanalyze.emulator.__main__ import build_parser, config_from_args
 from asyncanalyze.emulator._config import DEFAULT_MAX_BODY_BYTES
 
@@ -226,7 +226,7 @@ async def test_media_fetches_run_a_few_at_a_time() -> None:
 async def test_a_stalled_upload_lets_go_of_its_share(monkeypatch: pytest.MonkeyPatch) -> None:
     """A client that declares a body and stops sending it gets 408 after the read timeout,
     and the body memory it held is given back (a slow sender cannot starve the others)."""
-    monkeypatch.setattr(_app, "_BODY_READ_SECONDS", 0.2)
+    monkeypatch.setattr(_intake, "_BODY_READ_SECONDS", 0.2)
     async with Emulator(clock=ManualClock()) as emu:
         reader, writer = await asyncio.open_connection("127.0.0.1", emu.port)
         writer.write(

@@ -124,6 +124,16 @@ async def test_unreachable_host_fails_when_processing_starts(
     assert "result" not in task and "completed_at" in task
 
 
+@pytest.mark.parametrize("url", ["http://[::1/v.mp4", "http://[::1"])
+async def test_a_url_python_cannot_split_still_makes_a_task(
+    api: Api, clock: ManualClock, url: str
+) -> None:
+    """An unbalanced IPv6 bracket passes the platform's URL check: the task gets synthetic
+    facts (nothing is fetched) instead of the create failing with a 500."""
+    task = await finished(api, clock, await api.create_id(body_for(video=url_video(url))))
+    assert task["status"] == "ready"
+
+
 async def test_fail_marker_fails_at_the_end_with_its_reason(api: Api, clock: ManualClock) -> None:
     """emulator_fail=REASON fails the task with that message."""
     url = "https://example.com/v.mp4?emulator_fail=boom"

@@ -56,6 +56,24 @@ async def test_bad_create_bodies_are_400_naming_the_parameter(
     assert parameter in error_message(answer)
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": ["a"]},
+        {"type": "object", "properties": None},
+        {"type": "string", "$defs": []},
+        {"type": "object", "properties": {"a": {"type": "string"}}, "$defs": 5},
+    ],
+)
+async def test_schema_members_that_are_not_objects_are_400(api: Api, schema: Any) -> None:
+    """``properties`` or ``$defs`` that are not objects are the user's mistake, not a 500."""
+    body = body_for(response_format={"type": "json_schema", "json_schema": schema})
+    answer = await api.create(body)
+    assert answer.status == 400
+    assert error_code(answer) == "parameter_invalid"
+    assert "must be an object" in error_message(answer)
+
+
 async def test_unknown_parameter_message_is_the_platforms(api: Api) -> None:
     """An unknown field gets the documented 'The X parameter is unknown.' text."""
     answer = await api.create(body_for(colour="red"))
