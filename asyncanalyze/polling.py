@@ -4,10 +4,31 @@
 With a few tasks in flight each is polled on its own backoff (:class:`PollPolicy`): the first
 poll soon, then gaps that grow to a cap. With many in flight, one *sweep* replaces the
 individual polls: it lists the in-progress tasks (``status=queued|pending|processing``, 50 a
-page, skipping statuses none of our tasks can be in, stopping as soon as every waited task is
-accounted for or the pages get older than the oldest task waited on) and retrieves only the
-tasks that left those lists, i.e. finished. Each finished task costs one ``retrieve``; watching
-costs a page per 50 in-flight tasks per sweep instead of a request per task per poll.
+page) and retrieves only the tasks that left those lists, i.e. finished. Each finished task
+costs one ``retrieve``; watching costs a page per 50 in-flight tasks per sweep instead of a
+request per task per poll.
+
+Nothing waits on anything else. The loop only decides what is due; every retrieve, every
+awaited status callback and every sweep runs as its own task (tracked, and cancelled when
+nobody waits any more or the client closes), so a hung poll, a slow callback or a long sweep
+never holds up another wait, a webhook hint or a deadline.
+
+Sweeps are chosen per sweep by cost: with at least ``bulk_threshold`` tasks waited on, a
+sweep runs when the pages the last one needed are fewer than the individual polls the waits
+would make in one ``bulk_interval`` (so 8 waits among 5,000 other in-progress tasks of the
+account are polled one by one, and a long-lived app left with one wait stops sweeping). A
+sweep never asks for more pages than there are tasks to account for, stops at a repeated
+page, and leaves the tasks it could not reach to their own polls.
+
+Detection lag does not grow with the batch: a sweep fetches each list's pages concurrently,
+``_sweep.PAGE_CONCURRENCY`` at a time, through the client's request path, so the rate gate
+paces them together with retrieves; a 429 or a failed page ends that sweep only, and the next
+starts on schedule. Pages fetched concurrently still move under the walk (finished tasks drop
+out, later ones move up), which used to cost a wasted retrieve for a running task that merely
+shifted past a page boundary. A missing task is now retrieved only when the walk saw the place
+where it would be listed (its ``created_at`` inside a fetched page's span, or beyond an end of
+a fully walked list); one in the seam between two pages is looked for again next sweep. That
+costs a shifted task at most one sweep of lag and keeps retrieves at one per finished task.
 
 Polling has its own policy, separate from request retries: a poll that fails transiently
 (connection trouble, 429, 5xx after the request's own retries) is simply tried again later,
@@ -22,14 +43,15 @@ or sweep. Polling carries on regardless, so a lost event only costs latency.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import math
 import random
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
-from typing import Final
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any, Final
 
+from . import _sweep
 from ._config import PollPolicy
 from ._errors import (
     AnalyzeError,
@@ -40,7 +62,7 @@ from ._errors import (
     RateLimitError,
     TaskFailedError,
 )
-from ._models import AnalyzeTaskResponse, AnalyzeTaskStatus, TasksListResponse
+from ._models import AnalyzeTaskResponse, AnalyzeTaskStatus
 
 __all__ = [
     "DEFAULT_BULK_INTERVAL",
@@ -55,18 +77,17 @@ StatusCallback = Callable[[AnalyzeTaskResponse], Awaitable[None] | None]
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 Retrieve = Callable[[str], Awaitable[AnalyzeTaskResponse]]
-ListPage = Callable[[str | None, int, int], Awaitable[TasksListResponse]]
+ListPage = _sweep.ListPage
 
-# From this many distinct tasks in flight a sweep is cheaper than polling each one.
+# From this many distinct tasks in flight a sweep may be cheaper than polling each one.
 DEFAULT_BULK_THRESHOLD: Final = 8
 # Sweep period: a task is seen at most this long after it finishes (p95 lag ~0.95x of it),
 # which keeps detection under 10 s while a 1,000-task batch costs ~1 request per 50 tasks
 # per sweep.
 DEFAULT_BULK_INTERVAL: Final = 8.0
-SWEEP_PAGE_LIMIT: Final = 50
+SWEEP_PAGE_LIMIT: Final = _sweep.PAGE_LIMIT
 # Retrieves of finished tasks run concurrently, but not as a burst of thousands at once.
 _SWEEP_RETRIEVE_CONCURRENCY: Final = 32
-_IN_PROGRESS: Final = ("queued", "pending", "processing")
 # After an unfiltered page missed some of our tasks, sweeps skip it for this many rounds.
 _UNFILTERED_RETRY_SWEEPS: Final = 8
 # Webhook events for tasks nobody waits on yet are remembered (the event can beat the
@@ -83,6 +104,12 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, APIStatusError):
         return exc.status_code >= 500 or exc.status_code in _TRANSIENT_STATUS
     return False
+
+
+def next_gap(policy: PollPolicy, polls: int, rng: random.Random) -> float:
+    """Seconds until a wait's next poll, after ``polls`` polls (the policy's gap, jittered)."""
+    spread = policy.jitter
+    return policy.delay(polls) * rng.uniform(1.0 - spread, 1.0 + spread)
 
 
 class Wait:
@@ -121,7 +148,7 @@ class Wait:
 
 
 class PollScheduler:
-    """Drives every wait of one client from a single background task."""
+    """Drives every wait of one client: a loop that decides, and a task per piece of work."""
 
     def __init__(
         self,
@@ -146,10 +173,21 @@ class PollScheduler:
         self._waits: dict[str, list[Wait]] = {}
         self._runner: asyncio.Task[None] | None = None
         self._changed: asyncio.Event | None = None
+        # When the loop means to look again: work that makes something due sooner wakes it.
+        self._planned_wake = -math.inf
         self._next_sweep = -math.inf
         self._closed = False
         self._bulk = False
         self._sweeps_since_unfiltered_miss = _UNFILTERED_RETRY_SWEEPS
+        # Work in flight: one retrieve per task id, a sweep, awaited status callbacks.
+        self._polling: dict[str, asyncio.Task[None]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self._callbacks: dict[Wait, asyncio.Task[None]] = {}
+        self._sweep_retrieves: asyncio.Semaphore | None = None
+        # Pages the last sweep needed (None before the first): what a sweep is expected to cost.
+        self._sweep_pages: int | None = None
+        # Tasks the last sweep could not reach: polled on their own until one does.
+        self._unswept: set[str] = set()
         # Waited tasks known to have ended: retrieved on the loop's next turn.
         self._ended: set[str] = set()
         # Tasks known to have ended that nobody waited on when we heard; oldest first.
@@ -184,9 +222,8 @@ class PollScheduler:
         if task_id in self._ended_unwaited:
             del self._ended_unwaited[task_id]
             self._ended.add(task_id)
-        if self._changed is None:
-            self._changed = asyncio.Event()
-        self._changed.set()
+            self._wake()
+        self._wake_by(min(wait.due, wait.deadline))
         if self._runner is None or self._runner.done() or self._runner.cancelling():
             self._runner = loop.create_task(self._run(), name="asyncanalyze-poll-scheduler")
         return wait
@@ -198,14 +235,22 @@ class PollScheduler:
             waits.remove(wait)
             if not waits:
                 del self._waits[wait.task_id]
+                self._unswept.discard(wait.task_id)
+                # Nobody waits on this task any more: its poll on the wire stops now.
+                poll = self._polling.pop(wait.task_id, None)
+                if poll is not None:
+                    poll.cancel()
+        callback = self._callbacks.pop(wait, None)
+        if callback is not None:
+            callback.cancel()
         if not wait.future.done():
             wait.future.cancel()
-        if not self._waits and self._runner is not None and not self._runner.done():
-            # Nobody waits any more: a poll still on the wire is stopped now instead of
-            # holding its connection until the server answers (or the request times out).
-            self._runner.cancel()
-        elif self._changed is not None:
-            self._changed.set()  # let the loop notice at once when nothing is left to poll
+        if not self._waits:
+            # Nobody waits any more: polls and a sweep still on the wire are stopped now
+            # instead of holding their connections until the server answers.
+            self._stop_work()
+            if self._runner is not None and not self._runner.done():
+                self._runner.cancel()
 
     async def wait(
         self,
@@ -249,8 +294,7 @@ class PollScheduler:
             return
         if task_id in self._waits:
             self._ended.add(task_id)
-            if self._changed is not None:
-                self._changed.set()
+            self._wake()
             return
         self._ended_unwaited[task_id] = None
         self._ended_unwaited.move_to_end(task_id)
@@ -266,24 +310,53 @@ class PollScheduler:
         """Stop polling and end every remaining wait with ClientStateError."""
         self._closed = True
         runner, self._runner = self._runner, None
+        work = self._stop_work()
         if runner is not None and not runner.done():
             runner.cancel()
-            await asyncio.gather(runner, return_exceptions=True)
+            work.append(runner)
+        await asyncio.gather(*work, return_exceptions=True)
         for waits in list(self._waits.values()):
             for wait in list(waits):
                 _settle(wait, ClientStateError("the client was closed while waiting"))
         self._waits.clear()
         self._ended.clear()
         self._ended_unwaited.clear()
+        self._unswept.clear()
+
+    def _stop_work(self) -> list[asyncio.Task[None]]:
+        work = [*self._polling.values(), *self._callbacks.values()]
+        if self._sweeper is not None:
+            work.append(self._sweeper)
+        self._polling.clear()
+        self._callbacks.clear()
+        self._sweeper = None
+        for task in work:
+            task.cancel()
+        return work
 
     # -- the loop -----------------------------------------------------------------------------
 
+    def _wake(self) -> None:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        self._changed.set()
+
+    def _wake_by(self, when: float) -> None:
+        """Make sure the loop looks again by ``when``."""
+        if when < self._planned_wake or self._changed is None:
+            self._wake()
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        return asyncio.get_running_loop().create_task(work, name=name)
+
     async def _run(self) -> None:
-        assert self._changed is not None
+        if self._changed is None:
+            self._changed = asyncio.Event()
         try:
             await self._loop()
         finally:
             self._bulk = False
+            self._planned_wake = -math.inf
 
     def _fail_all(self, exc: BaseException) -> None:
         for waits in list(self._waits.values()):
@@ -294,47 +367,53 @@ class PollScheduler:
     async def _loop(self) -> None:
         assert self._changed is not None
         while self._waits:
-            # Cleared before looking, so a wait registered while we work wakes the idle below.
+            # Cleared before looking, so work that ends while we look wakes the idle below.
             self._changed.clear()
+            self._planned_wake = -math.inf
             self._drop_settled()
             self._expire()
             if not self._waits:
                 break
             if self._ended:
-                ended = [tid for tid in self._ended if tid in self._waits]
+                for task_id in self._ended:
+                    if task_id in self._waits:
+                        self._start_poll(task_id)
                 self._ended.clear()
-                if ended:
-                    await asyncio.gather(*(self._refresh(tid) for tid in ended))
-                    continue
-            # Once a batch made us sweep, keep sweeping until it drains: falling back to
-            # per-task backoff for its last tasks would stretch their detection lag.
-            self._bulk = len(self._waits) >= self.bulk_threshold or self._bulk
-            if self._bulk:
-                started = self._clock()
-                if started >= self._next_sweep:
-                    try:
-                        await self._sweep()
-                    except Exception as exc:  # a bug must fail the waits, not hang them
-                        self._fail_all(exc)
+            now = self._clock()
+            wake = math.inf
+            self._bulk = self._sweeping_pays()
+            if self._bulk and self._sweeper is None:
+                if now >= self._next_sweep:
+                    self._sweeper = self._spawn(self._sweep_round(), "asyncanalyze-sweep")
                     # Timed from the sweep's start, so a long sweep does not stretch the lag.
-                    self._next_sweep = started + self.bulk_interval
-                wake = self._next_sweep
-            else:
-                now = self._clock()
-                due = [tid for tid, waits in self._waits.items() if _due(waits) <= now]
-                if due:
-                    await asyncio.gather(*(self._refresh(tid) for tid in due))
+                    self._next_sweep = now + self.bulk_interval
+                else:
+                    wake = self._next_sweep
+            for task_id, waits in self._waits.items():
+                if task_id in self._polling or (self._bulk and task_id not in self._unswept):
                     continue
-                wake = min(_due(waits) for waits in self._waits.values())
+                due = _due(waits)
+                if due <= now:
+                    self._start_poll(task_id)
+                else:
+                    wake = min(wake, due)
             wake = min(wake, self._earliest_deadline())
+            self._planned_wake = wake
             await self._idle(wake - self._clock())
 
     async def _idle(self, delay: float) -> None:
         if delay <= 0:
             return
         assert self._changed is not None
-        sleeper = asyncio.ensure_future(self._sleep(delay))
         waker = asyncio.ensure_future(self._changed.wait())
+        if math.isinf(delay):
+            # Only work in flight can change anything now: it wakes us when it ends.
+            try:
+                await waker
+            finally:
+                waker.cancel()
+            return
+        sleeper = asyncio.ensure_future(self._sleep(delay))
         try:
             await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -348,6 +427,7 @@ class PollScheduler:
                 self._waits[task_id] = live
             else:
                 del self._waits[task_id]
+                self._unswept.discard(task_id)
 
     def _expire(self) -> None:
         now = self._clock()
@@ -363,10 +443,34 @@ class PollScheduler:
 
     # -- refreshing ---------------------------------------------------------------------------
 
-    async def _refresh(self, task_id: str) -> None:
+    def _start_poll(self, task_id: str, *, from_sweep: bool = False) -> None:
+        """Retrieve ``task_id`` in a task of its own (one at a time per task id)."""
+        if task_id in self._polling:
+            return
+        poll = self._spawn(self._refresh(task_id, from_sweep), "asyncanalyze-poll")
+        self._polling[task_id] = poll
+        poll.add_done_callback(functools.partial(self._poll_done, task_id))
+
+    def _poll_done(self, task_id: str, poll: asyncio.Task[None]) -> None:
+        if self._polling.get(task_id) is poll:
+            del self._polling[task_id]
+        # The poll scheduled its waits' next polls itself (waking the loop if sooner).
+        if not poll.cancelled() and (error := poll.exception()) is not None:
+            # A bug must fail the waits it concerns, not hang them.
+            for wait in list(self._waits.get(task_id, ())):
+                _settle(wait, error)
+            self._wake()
+
+    async def _refresh(self, task_id: str, from_sweep: bool) -> None:
         """Retrieve one task and hand the outcome to its waits."""
         try:
-            task = await self._retrieve(task_id)
+            if from_sweep:
+                if self._sweep_retrieves is None:
+                    self._sweep_retrieves = asyncio.Semaphore(_SWEEP_RETRIEVE_CONCURRENCY)
+                async with self._sweep_retrieves:
+                    task = await self._retrieve(task_id)
+            else:
+                task = await self._retrieve(task_id)
         except Exception as exc:  # anything else ends these waits, never the whole loop
             waits = self._waits.get(task_id, ())
             if is_transient(exc):
@@ -376,137 +480,122 @@ class PollScheduler:
                 for wait in list(waits):
                     _settle(wait, exc)
             return
-        await self._observe(task_id, task)
+        self._observe(task_id, task)
 
-    async def _observe(self, task_id: str, task: AnalyzeTaskResponse) -> None:
+    def _observe(self, task_id: str, task: AnalyzeTaskResponse) -> None:
         for wait in list(self._waits.get(task_id, ())):
-            if wait.future.done():
-                continue
+            if wait.future.done() or wait in self._callbacks:
+                continue  # a wait still in its callback looks again at its next poll
             previous, wait.last = wait.last, task
             if wait.callback is not None and (previous is None or previous.status != task.status):
                 try:
                     outcome = wait.callback(task)
-                    if inspect.isawaitable(outcome):
-                        await outcome
                 except Exception as exc:  # a user's callback failing ends only its own wait
                     _settle(wait, exc)
                     continue
-            if task.status.is_terminal:
-                if task.status == AnalyzeTaskStatus.READY:
-                    if not wait.future.done():
-                        wait.future.set_result(task)
-                else:
-                    _settle(wait, TaskFailedError(task))
+                if inspect.isawaitable(outcome):
+                    # Its own task: a slow callback holds up its own wait only.
+                    wait.due = math.inf
+                    self._callbacks[wait] = self._spawn(
+                        self._finish_callback(wait, task, outcome), "asyncanalyze-status-callback"
+                    )
+                    continue
+            self._conclude(wait, task)
+
+    async def _finish_callback(
+        self, wait: Wait, task: AnalyzeTaskResponse, outcome: Awaitable[None]
+    ) -> None:
+        try:
+            await outcome
+        except Exception as exc:  # a user's callback failing ends only its own wait
+            _settle(wait, exc)
+            return
+        finally:
+            self._callbacks.pop(wait, None)
+        self._conclude(wait, task)
+
+    def _conclude(self, wait: Wait, task: AnalyzeTaskResponse) -> None:
+        if task.status.is_terminal:
+            if task.status == AnalyzeTaskStatus.READY:
+                if not wait.future.done():
+                    wait.future.set_result(task)
             else:
-                self._schedule_next(wait)
+                _settle(wait, TaskFailedError(task))
+        else:
+            self._schedule_next(wait)
 
     def _schedule_next(self, wait: Wait) -> None:
         wait.polls += 1
-        spread = wait.policy.jitter
-        gap = wait.policy.delay(wait.polls) * self._rng.uniform(1.0 - spread, 1.0 + spread)
-        wait.due = self._clock() + gap
+        wait.due = self._clock() + next_gap(wait.policy, wait.polls, self._rng)
+        self._wake_by(wait.due)
+
+    # -- sweeps -------------------------------------------------------------------------------
+
+    def _sweeping_pays(self) -> bool:
+        """Sweep when the last sweep's pages cost less than the polls of one interval."""
+        if not self._bulk and len(self._waits) < self.bulk_threshold:
+            return False
+        if self._sweep_pages is None:
+            return True
+        polls = 0.0
+        for waits in self._waits.values():
+            wait = waits[0]
+            polls += self.bulk_interval / max(wait.policy.delay(wait.polls + 1), 1e-9)
+            if polls > self._sweep_pages:
+                return True
+        return False
+
+    async def _sweep_round(self) -> None:
+        try:
+            await self._sweep()
+        except Exception as exc:  # a bug must fail the waits, not hang them
+            self._fail_all(exc)
+        finally:
+            if self._sweeper is asyncio.current_task():
+                self._sweeper = None
+            self._wake()
 
     async def _sweep(self) -> None:
         """Refresh every waited task with in-progress list pages plus one retrieve per task
         that left those lists (it finished, or was never listed)."""
-        scanned = set(self._waits)
-        seen = await self._scan_in_progress(scanned)
-        if seen is None:
-            return
-        for task_id, task in seen.items():
-            await self._observe(task_id, task)
-        # Only tasks this scan looked for: one registered while it paged was not searched for,
-        # so its absence says nothing (the next sweep covers it).
-        finished = [tid for tid in scanned if tid in self._waits and tid not in seen]
-        limiter = asyncio.Semaphore(_SWEEP_RETRIEVE_CONCURRENCY)
-
-        async def refresh_bounded(task_id: str) -> None:
-            async with limiter:
-                await self._refresh(task_id)
-
-        await asyncio.gather(*(refresh_bounded(tid) for tid in finished))
-
-    async def _scan_in_progress(self, wanted: set[str]) -> dict[str, AnalyzeTaskResponse] | None:
-        """The waited tasks found in the in-progress lists; None if listing failed."""
-        missing = set(wanted)
-        seen: dict[str, AnalyzeTaskResponse] = {}
-        if len(missing) <= SWEEP_PAGE_LIMIT and self._unfiltered_worth_trying():
-            # A batch's tasks are usually the account's newest: one unfiltered page then
-            # shows all of them, in progress or finished, for one request instead of three.
-            try:
-                listing = await self._list_page(None, 1, SWEEP_PAGE_LIMIT)
-            except AnalyzeError as exc:
-                if not is_transient(exc):
-                    self._fail_all(exc)
-                return None
-            for item in listing.data:
-                if item.task_id in missing:
-                    missing.discard(item.task_id)
-                    if not item.status.is_terminal:
-                        seen[item.task_id] = item
-            if not missing:
-                return seen
-            self._sweeps_since_unfiltered_miss = 0
-        oldest = self._oldest_created_at()
-        # Statuses only move forward, so scanning in that order finds a task that moves on
-        # mid-sweep in the later list instead of losing it between two lists. Lists before
-        # the earliest status any waited task was last seen in cannot hold one of ours.
-        for status in _IN_PROGRESS[self._earliest_stage() :]:
-            page = 1
-            while missing:
-                try:
-                    listing = await self._list_page(status, page, SWEEP_PAGE_LIMIT)
-                except AnalyzeError as exc:
-                    if not is_transient(exc):
-                        self._fail_all(exc)
-                    return None
-                for item in listing.data:
-                    if item.task_id in missing:
-                        missing.discard(item.task_id)
-                        seen[item.task_id] = item
-                if _last_page(listing, page) or (
-                    oldest is not None and listing.data[-1].created_at < oldest
-                ):
-                    break
-                page += 1
-        return seen
-
-    def _unfiltered_worth_trying(self) -> bool:
+        # Only tasks this walk looks for: one registered while it pages was not searched
+        # for, so its absence says nothing (the next sweep covers it).
+        known = {task_id: waits[0].last for task_id, waits in self._waits.items()}
         self._sweeps_since_unfiltered_miss += 1
-        return self._sweeps_since_unfiltered_miss > _UNFILTERED_RETRY_SWEEPS
+        try:
+            found = await _sweep.scan(
+                self._list_page,
+                known,
+                first_stage=min((_sweep_stage(last) for last in known.values()), default=0),
+                try_unfiltered=self._sweeps_since_unfiltered_miss > _UNFILTERED_RETRY_SWEEPS,
+                # Never more pages than polling each task once would cost.
+                max_pages=len(known) + len(_sweep.IN_PROGRESS) + 1,
+            )
+        except AnalyzeError as exc:
+            if not is_transient(exc):
+                self._fail_all(exc)
+            return  # a transient failure delays this sweep only
+        if found.unfiltered_missed:
+            self._sweeps_since_unfiltered_miss = 0
+        self._sweep_pages = found.pages
+        for task_id, task in found.seen.items():
+            self._observe(task_id, task)
+        for task_id in found.ended:
+            if task_id in self._waits:
+                self._start_poll(task_id, from_sweep=True)
+        self._unswept = {task_id for task_id in found.unknown if task_id in self._waits}
+        if self._unswept:
+            self._wake()
 
-    def _earliest_stage(self) -> int:
-        stage = len(_IN_PROGRESS) - 1
-        for waits in self._waits.values():
-            last = waits[0].last
-            status = last.status.value if last is not None else None
-            stage = min(stage, _IN_PROGRESS.index(status) if status in _IN_PROGRESS else 0)
-            if stage == 0:
-                break
-        return stage
 
-    def _oldest_created_at(self) -> datetime | None:
-        oldest: datetime | None = None
-        for waits in self._waits.values():
-            last = waits[0].last
-            if last is None:
-                return None  # a task never seen could be older than everything listed
-            if oldest is None or last.created_at < oldest:
-                oldest = last.created_at
-        return oldest
+def _sweep_stage(last: AnalyzeTaskResponse | None) -> int:
+    status = last.status.value if last is not None else None
+    stages = _sweep.IN_PROGRESS
+    return stages.index(status) if status in stages else 0
 
 
 def _due(waits: Iterable[Wait]) -> float:
     return min(w.due for w in waits)
-
-
-def _last_page(listing: TasksListResponse, page: int) -> bool:
-    total = listing.page_info.total_page
-    if not listing.data:
-        return True
-    if total is not None:
-        return page >= total
-    return len(listing.data) < SWEEP_PAGE_LIMIT
 
 
 def _settle(wait: Wait, exc: BaseException) -> None:

@@ -36,13 +36,20 @@ if "stream_writer" in inspect.signature(ClientResponse.__init__).parameters:
 
 class RecordingSleep:
     """Stands in for asyncio.sleep and the clock: each wait is recorded, moves the fake clock
-    forward and returns at once (after one loop turn, as a real sleep would)."""
+    forward and returns at once, as on virtual time: only once the rest of the loop has had
+    its turns (a request in flight on a mocked server answers first), and a sleep cancelled
+    meanwhile neither counts nor moves the clock."""
+
+    # Loop turns a mocked request needs to be answered: the time that passes "at once".
+    SETTLE_TURNS = 50
 
     def __init__(self) -> None:
         self.waits: list[float] = []
         self.now = 1000.0
 
     async def __call__(self, seconds: float) -> None:
+        for _ in range(self.SETTLE_TURNS):
+            await asyncio.sleep(0)
         self.waits.append(seconds)
         self.now += max(0.0, seconds)
         await asyncio.sleep(0)

@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, S
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-from .. import _checks
+from .. import _checks, _paging
 from .._cancel_on_exit import CancelOnExit
 from .._config import PollPolicy, RequestOptions
 from .._errors import AnalyzeError, ClientStateError, InvalidRequestError
@@ -114,15 +114,18 @@ class TasksClient:
 
         Takes the filters of :meth:`list`. Pages are fetched lazily, one request per
         ``page_limit`` tasks. Tasks created while iterating shift later pages, so a task may be
-        seen twice; ids make that easy to skip.
+        seen twice; ids make that easy to skip. A server repeating a page ends the walk there,
+        and no walk asks for more than ``MAX_WALK_PAGES`` pages.
         """
         filters = _list_filters(status, video_url, asset_id, analysis_mode)
         page_limit = _checks.check_page_limit(page_limit) or _checks.MAX_PAGE_LIMIT
-        page = 1
-        while True:
+        repeats = _paging.PageRepeats()
+        for page in range(1, _paging.MAX_WALK_PAGES + 1):
             listing = await self.list(
                 page=page, page_limit=page_limit, request_options=request_options, **filters
             )
+            if repeats.repeated(task.task_id for task in listing.data):
+                return
             for task in listing.data:
                 yield task
             total_pages = listing.page_info.total_page
@@ -131,7 +134,6 @@ class TasksClient:
             )
             if last_page or not listing.data:
                 return
-            page += 1
 
     async def create(
         self,

@@ -1,0 +1,46 @@
+"""tasks.iter() against a lying pager (issue 14 item 2): a server that ignores ``page`` or
+never ends cannot make the walk endless."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from aioresponses import CallbackResult, aioresponses
+
+from asyncanalyze import AnalyzeAsyncClient, _paging
+
+from ._helpers import sent_count, task_json
+from .conftest import BASE_URL
+
+LIST = re.compile(re.escape(f"{BASE_URL}/analyze/tasks") + r"\?.*")
+
+
+async def test_iter_stops_at_a_repeated_page(
+    client: AnalyzeAsyncClient, mocked: aioresponses
+) -> None:
+    """A server answering every page with page 1 (and a huge total_page): each task once."""
+    items = [task_json(task_id=f"t{i}") for i in range(2)]
+    mocked.get(LIST, payload={"data": items, "page_info": {"total_page": 10**9}}, repeat=True)
+    ids = [task.task_id async for task in client.tasks.iter(page_limit=2)]
+    assert ids == ["t0", "t1"]
+    assert sent_count(mocked) == 2
+
+
+async def test_iter_never_walks_more_than_its_cap(
+    client: AnalyzeAsyncClient, mocked: aioresponses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fresh full pages for ever, no total_page: the walk ends after MAX_WALK_PAGES."""
+    monkeypatch.setattr(_paging, "MAX_WALK_PAGES", 30)
+
+    def fresh_page(url: Any, **_: Any) -> CallbackResult:
+        page = url.query["page"]
+        return CallbackResult(
+            payload={"data": [task_json(task_id=f"p{page}-{i}") for i in range(2)]}
+        )
+
+    mocked.get(LIST, callback=fresh_page, repeat=True)
+    seen = [task async for task in client.tasks.iter(page_limit=2)]
+    assert len(seen) == 60
+    assert sent_count(mocked) == 30
