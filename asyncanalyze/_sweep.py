@@ -167,7 +167,9 @@ class _Walk:
             numbers = range(page_number, min(last_allowed, page_number + budget - 1) + 1)
             if not numbers:
                 return coverage  # out of pages for this sweep: what is left is unknown
-            window = numbers[: 1 if page_number == 1 else PAGE_CONCURRENCY]
+            # No more pages at once than the tasks still missing could fill.
+            wanted_pages = -(-len(self._missing) // PAGE_LIMIT)
+            window = numbers[: 1 if page_number == 1 else min(PAGE_CONCURRENCY, wanted_pages)]
             pages = await _all_or_none([self._fetch(status, n) for n in window])
             for number, listing in zip(window, pages, strict=True):
                 if number == 1:

@@ -13,10 +13,11 @@ awaited status callback and every sweep runs as its own task (tracked, and cance
 nobody waits any more or the client closes), so a hung poll, a slow callback or a long sweep
 never holds up another wait, a webhook hint or a deadline.
 
-Sweeps are chosen per sweep by cost: with at least ``bulk_threshold`` tasks waited on, a
-sweep runs when the pages the last one needed are fewer than the individual polls the waits
-would make in one ``bulk_interval`` (so 8 waits among 5,000 other in-progress tasks of the
-account are polled one by one, and a long-lived app left with one wait stops sweeping). A
+Sweeps are chosen per sweep by cost: from ``bulk_threshold`` tasks waited on, a sweep runs
+while the pages the last one needed are fewer than the tasks it watches, i.e. cheaper than
+polling each task once per ``bulk_interval`` (so 8 waits among 5,000 other in-progress tasks
+of the account are polled one by one on their backoff, and a long-lived app left with one wait
+stops sweeping; a batch's tail of a few tasks found on one page keeps its short lag). A
 sweep never asks for more pages than there are tasks to account for, stops at a repeated
 page, and leaves the tasks it could not reach to their own polls.
 
@@ -532,18 +533,11 @@ class PollScheduler:
     # -- sweeps -------------------------------------------------------------------------------
 
     def _sweeping_pays(self) -> bool:
-        """Sweep when the last sweep's pages cost less than the polls of one interval."""
+        """Sweep while the last sweep's pages cost less than polling each task once, the
+        price of per-task polls as frequent as sweeps."""
         if not self._bulk and len(self._waits) < self.bulk_threshold:
             return False
-        if self._sweep_pages is None:
-            return True
-        polls = 0.0
-        for waits in self._waits.values():
-            wait = waits[0]
-            polls += self.bulk_interval / max(wait.policy.delay(wait.polls + 1), 1e-9)
-            if polls > self._sweep_pages:
-                return True
-        return False
+        return self._sweep_pages is None or self._sweep_pages < len(self._waits)
 
     async def _sweep_round(self) -> None:
         try:

@@ -29,6 +29,10 @@ ADMIN_PREFIX = "/_emulator"
 ENDPOINTS = ("list", "create", "retrieve", "delete", "cancel")
 ALL_ENDPOINTS = "*"
 
+# The slowest injected round trip, as a multiple of the median latency: a heavy tail, but
+# never a request held for ever.
+MAX_LATENCY_FACTOR = 10.0
+
 ErrorShape = Literal["nested", "flat"]
 # What an injected 429 carries (docs/emulator.md): Retry-After only; Retry-After plus the four
 # X-Ratelimit-* headers; the four headers without Retry-After; no header at all.
@@ -40,8 +44,12 @@ RATE_LIMIT_SHAPES: tuple[RateLimitShape, ...] = ("retry_after", "full", "headers
 class FaultConfig:
     """Faults for one endpoint. Probabilities are per request, drawn from the seeded generator.
 
-    ``latency`` is added to every request of the endpoint (real seconds). At most one of the
-    other faults fires per request; they are tried in the order the fields are declared.
+    ``latency`` is added to every request of the endpoint (real seconds), drawn afresh per
+    request: its median is ``latency``, and ``latency_jitter`` is the spread of its logarithm
+    (0 = the same every time; 0.5 puts p95 at ~2.3x the median; draws are capped at
+    ``MAX_LATENCY_FACTOR`` times the median), so a batch sees a network's mix of quick and
+    slow round trips. At most one of the other faults fires per request; they are tried in
+    the order the fields are declared.
     An injected 429 has the ``rate_limit_shape`` given (see ``RateLimitShape``); its
     ``X-Ratelimit-Reset`` lies ``rate_limit_reset`` emulator seconds ahead. ``empty_body``
     sends every injected error (429, 500, 503) with an empty body.
@@ -53,6 +61,7 @@ class FaultConfig:
     too_many_requests: float = 0.0  # a 429 with Retry-After, unrelated to the real rate limit
     drop_after_create: float = 0.0  # create only: the task IS created, then the connection drops
     latency: float = 0.0
+    latency_jitter: float = 0.0  # sigma of log(latency): a log-normal spread around the median
     retry_after: int = 1  # the Retry-After the injected 429 carries
     rate_limit_shape: RateLimitShape = "retry_after"
     rate_limit_reset: float = 60.0
@@ -67,8 +76,8 @@ class FaultConfig:
             value = getattr(self, item.name)
             if item.name in _NOT_PROBABILITIES:
                 continue
-            if item.name in {"latency", "retry_after", "rate_limit_reset"}:
-                if value < 0:
+            if item.name in {"latency", "latency_jitter", "retry_after", "rate_limit_reset"}:
+                if not value >= 0:  # NaN too
                     raise ValueError(f"{item.name} must not be negative")
             elif not 0.0 <= value <= 1.0:
                 raise ValueError(f"{item.name} is a probability between 0 and 1")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from collections.abc import Mapping
 
-from ._config import FaultConfig, normalise_faults
+from ._config import MAX_LATENCY_FACTOR, FaultConfig, normalise_faults
 
 # The order faults are tried in; at most one fires per request.
 _KINDS = ("reset", "error_500", "error_503", "too_many_requests")
@@ -15,6 +16,8 @@ _KINDS = ("reset", "error_500", "error_503", "too_many_requests")
 class FaultInjector:
     def __init__(self, faults: Mapping[str, FaultConfig], seed: int) -> None:
         self._random = random.Random(seed)
+        # Its own generator: switching latency on does not change which requests fail.
+        self._latency_random = random.Random(seed + 1)
         self.by_endpoint: dict[str, FaultConfig] = normalise_faults(faults)
         self.injected: Counter[str] = Counter()
 
@@ -37,5 +40,12 @@ class FaultInjector:
             self.injected["drop_after_create"] += 1
         return fire
 
-    def record_latency(self) -> None:
+    def latency(self, config: FaultConfig) -> float:
+        """This request's added latency (real seconds): log-normal around ``config.latency``."""
+        if not config.latency:
+            return 0.0
         self.injected["latency"] += 1
+        if not config.latency_jitter:
+            return config.latency
+        factor = math.exp(self._latency_random.gauss(0.0, config.latency_jitter))
+        return config.latency * min(factor, MAX_LATENCY_FACTOR)

@@ -64,9 +64,9 @@ class Guard:
         return guarded
 
     async def _inject(self, config: FaultConfig, request: web.Request) -> web.Response | None:
-        if config.latency:
-            self.faults.record_latency()
-            await asyncio.sleep(config.latency)
+        latency = self.faults.latency(config)
+        if latency:
+            await asyncio.sleep(latency)
         kind = self.faults.pick(config)
         if kind is None:
             return None

@@ -148,3 +148,19 @@ def status_at(record: TaskRecord, now: float) -> str:
     if now >= end:
         return FAILED if record.failure is not None else READY
     return PROCESSING
+
+
+def next_status_change(record: TaskRecord, now: float) -> float | None:
+    """When ``status_at(record, ...)`` next differs from its value at ``now``; None if it
+    never will on its own (terminal, or pending until the video is resolved)."""
+    if record.canceled_at is not None and now >= record.canceled_at:
+        return None
+    queue_end = record.created_at + record.queued_s
+    end = terminal_at(record)
+    if now - record.created_at < record.queued_s:
+        return queue_end
+    if end is None:
+        return None
+    if now - record.created_at < record.queued_s + record.pending_s:
+        return queue_end + record.pending_s
+    return end if now < end else None

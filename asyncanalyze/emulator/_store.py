@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._lifecycle import TaskRecord
+from ._status_index import StatusIndex
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -46,6 +47,7 @@ class TaskStore:
         self.by_owner: dict[str, list[str]] = {}  # creation order; list() walks it backwards
         self.idempotency: dict[tuple[str, str], IdempotencyEntry] = {}
         self.retired: set[str] = set()  # ids of deleted tasks, never to be reused
+        self.in_progress = StatusIndex()  # what status-filtered lists read
         self._db_path = db_path
         self._db: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -102,12 +104,14 @@ class TaskStore:
             await self._run(self._insert_sync, record, seq, idempotency)
 
     async def save(self, record: TaskRecord) -> None:
+        self.in_progress.touch(record)
         if self._executor is not None and record.task_id in self.tasks:
             await self._run(self._update_sync, record)
 
     async def delete(self, record: TaskRecord) -> None:
         self.tasks.pop(record.task_id, None)
         self.retired.add(record.task_id)
+        self.in_progress.remove(record)
         owned = self.by_owner.get(record.owner)
         if owned is not None:
             owned.remove(record.task_id)
@@ -117,6 +121,7 @@ class TaskStore:
     def _index(self, record: TaskRecord) -> None:
         self.tasks[record.task_id] = record
         self.by_owner.setdefault(record.owner, []).append(record.task_id)
+        self.in_progress.add(record)
 
     async def _run(self, func: Any, *args: Any) -> Any:
         loop = asyncio.get_running_loop()

@@ -16,8 +16,9 @@ from ._clock import Clock
 from ._config import EmulatorConfig
 from ._guard import owner_of
 from ._lifecycle import CANCELABLE, CANCELED, TERMINAL, TaskRecord, cancel, status_at
-from ._list_query import validate_list_query
+from ._list_query import ListQuery, validate_list_query
 from ._stats import Stats
+from ._status_index import IN_PROGRESS
 from ._store import TaskStore
 from ._views import TaskViews
 from ._webhooks import WebhookDispatcher
@@ -47,8 +48,21 @@ class TaskHandlers:
         owner = owner_of(request, self.config.api_key)
         query = validate_list_query(request.query)
         now = self.clock.now()
+        start = (query.page - 1) * query.page_limit
         matches: list[tuple[TaskRecord, str]] = []
-        for record in self.store.newest_first(owner):
+        in_status: str | None = None
+        if query.status in IN_PROGRESS and not _filters_beyond_status(query):
+            # What a sweep asks: one page straight from the index, whatever the key's history.
+            records, total = self.store.in_progress.page(
+                owner, query.status, now, start, query.page_limit
+            )
+            return self._list_answer(query, [(r, query.status) for r in records], total)
+        if query.status in IN_PROGRESS:
+            candidates = self.store.in_progress.newest_first(owner, query.status, now)
+            in_status = query.status
+        else:
+            candidates = self.store.newest_first(owner)
+        for record in candidates:
             video = record.request.get("video", {})
             if query.video_url is not None and video.get("url") != query.video_url:
                 continue
@@ -59,12 +73,15 @@ class TaskHandlers:
             mode = record.request.get("analysis_mode", "general")
             if query.analysis_mode is not None and mode != query.analysis_mode:
                 continue
-            status = status_at(record, now)
+            status = in_status or status_at(record, now)
             if query.status is not None and status != query.status:
                 continue
             matches.append((record, status))
-        start = (query.page - 1) * query.page_limit
-        page = matches[start : start + query.page_limit]
+        return self._list_answer(query, matches[start : start + query.page_limit], len(matches))
+
+    def _list_answer(
+        self, query: ListQuery, page: list[tuple[TaskRecord, str]], total: int
+    ) -> web.Response:
         body = {
             "data": [
                 self.views.task_dict(record, status, shortened=True) for record, status in page
@@ -72,8 +89,8 @@ class TaskHandlers:
             "page_info": {
                 "limit_per_page": query.page_limit,
                 "page": query.page,
-                "total_page": math.ceil(len(matches) / query.page_limit),
-                "total_results": len(matches),
+                "total_page": math.ceil(total / query.page_limit),
+                "total_results": total,
             },
         }
         return web.Response(body=json.dumps(body).encode(), headers=JSON_HEADERS)
@@ -113,3 +130,10 @@ class TaskHandlers:
         if record is None:
             raise not_found(task_id)
         return record
+
+
+def _filters_beyond_status(query: ListQuery) -> bool:
+    return any(
+        value is not None
+        for value in (query.video_url, query.asset_id, query.video_id, query.analysis_mode)
+    )
