@@ -69,10 +69,14 @@ async def stop_server(process: asyncio.subprocess.Process) -> None:
 
 @contextlib.asynccontextmanager
 async def emulator(
-    *, speed: float = 10.0, create_rpm: float | None = None, introspection: bool = True
+    *,
+    speed: float = 10.0,
+    create_rpm: float | None = None,
+    introspection: bool = True,
+    extra_args: Sequence[str] = (),
 ) -> AsyncIterator[str]:
     """``async with emulator(speed=100) as base_url``: the server runs for the block."""
-    args: list[str] = []
+    args: list[str] = list(extra_args)
     if introspection:
         args.append("--introspection")
     if create_rpm is not None:

@@ -34,6 +34,8 @@ class FakeTasksApi:
         # Replaces the honest pager when set: (status, page, limit) -> listing.
         self.pager: Callable[[str | None, int, int], TasksListResponse] | None = None
         self.hang_lists = False
+        self.latency = 0.01  # seconds each request takes
+        self.finish_at: dict[str, float] = {}  # ready from this loop time on
         self._order = 0
 
     def add(self, task_id: str, status: str = "processing") -> None:
@@ -41,8 +43,14 @@ class FakeTasksApi:
         self.status[task_id] = status
         self.created[task_id] = self._order
 
+    def current(self, task_id: str) -> str:
+        finish = self.finish_at.get(task_id)
+        if finish is not None and asyncio.get_running_loop().time() >= finish:
+            self.status[task_id] = "ready"
+        return self.status[task_id]
+
     def task(self, task_id: str, status: str | None = None, *, shortened: bool = False) -> Any:
-        status = status or self.status[task_id]
+        status = status or self.current(task_id)
         body: dict[str, Any] = {
             "task_id": task_id,
             "status": status,
@@ -56,18 +64,18 @@ class FakeTasksApi:
         self.retrieves.append(task_id)
         if task_id in self.stuck:
             await asyncio.Event().wait()
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(self.latency)
         return self.task(task_id)  # type: ignore[no-any-return]
 
     async def list_page(self, status: str | None, page: int, limit: int) -> TasksListResponse:
         self.lists.append((status, page))
         if self.hang_lists:
             await asyncio.Event().wait()
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(self.latency)
         if self.pager is not None:
             return self.pager(status, page, limit)
         matching = sorted(
-            (tid for tid, st in self.status.items() if status is None or st == status),
+            (tid for tid in self.status if status is None or self.current(tid) == status),
             key=lambda tid: -self.created[tid],
         )
         chunk = matching[(page - 1) * limit : page * limit]
