@@ -376,10 +376,14 @@ class PollScheduler:
             if not self._waits:
                 break
             if self._ended:
-                for task_id in self._ended:
-                    if task_id in self._waits:
+                # A hint for a task whose retrieve is on the wire waits for it to come back:
+                # that retrieve may have been answered before the task ended.
+                hinted, self._ended = self._ended, set()
+                for task_id in hinted:
+                    if task_id in self._polling:
+                        self._ended.add(task_id)
+                    elif task_id in self._waits:
                         self._start_poll(task_id)
-                self._ended.clear()
             now = self._clock()
             wake = math.inf
             self._bulk = self._sweeping_pays()
@@ -461,6 +465,8 @@ class PollScheduler:
             for wait in list(self._waits.get(task_id, ())):
                 _settle(wait, error)
             self._wake()
+        elif task_id in self._ended:
+            self._wake()  # a hint arrived while it was on the wire: retrieve it again
 
     async def _refresh(self, task_id: str, from_sweep: bool) -> None:
         """Retrieve one task and hand the outcome to its waits."""

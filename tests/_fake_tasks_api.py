@@ -64,8 +64,9 @@ class FakeTasksApi:
         self.retrieves.append(task_id)
         if task_id in self.stuck:
             await asyncio.Event().wait()
+        task = self.task(task_id)  # the state when the request arrives
         await asyncio.sleep(self.latency)
-        return self.task(task_id)  # type: ignore[no-any-return]
+        return task  # type: ignore[no-any-return]
 
     async def list_page(self, status: str | None, page: int, limit: int) -> TasksListResponse:
         self.lists.append((status, page))

@@ -22,18 +22,28 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import gc
 import itertools
 import logging
 import random
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from aiohttp import web
 
-from asyncanalyze import AnalyzeRequest, RetryPolicy, TaskFailedError, VideoContext_Url
+from asyncanalyze import (
+    AnalyzeAsyncClient,
+    AnalyzeRequest,
+    PollPolicy,
+    PollTimeoutError,
+    RetryPolicy,
+    TaskFailedError,
+    VideoContext_Url,
+)
 from asyncanalyze.emulator import FaultConfig
 from asyncanalyze.testing import emulator_client
 
@@ -305,3 +315,123 @@ async def test_chaos_create_and_await_result_coroutines_all_end_ready() -> None:
     for kind in ("error_500", "error_503", "reset", "drop_after_create"):
         assert stats["faults"].get(kind, 0) > 0, kind
     assert wall <= WALL_MULTIPLE * calm_wall
+
+
+# -- a stuck poll and a lying pager (issue 14 items 1 and 2) ------------------------------------
+
+
+class LyingServer:
+    """Real HTTP on loopback: tasks that end ``ready_after`` real seconds after the start, a
+    retrieve of ``stuck`` that never answers, and (``lying=True``) a list endpoint that answers
+    every page with the same 50 tasks of someone else and ``total_page`` 10**9."""
+
+    def __init__(self, ids: list[str], *, stuck: str | None, lying: bool, ready_after: float):
+        self.ids, self.stuck, self.lying = ids, stuck, lying
+        self.ready_at = time.monotonic() + ready_after
+        self.requests: collections.Counter[str] = collections.Counter()
+
+    def task(self, task_id: str, *, full: bool) -> dict[str, Any]:
+        ready = time.monotonic() >= self.ready_at and task_id in self.ids
+        body: dict[str, Any] = {
+            "task_id": task_id,
+            "status": "ready" if ready else "processing",
+            "created_at": "2026-07-01T10:00:00Z",
+        }
+        if ready and full:
+            body["result"] = {
+                "generation_id": "g",
+                "data": "A summary.",
+                "finish_reason": "stop",
+                "usage": {"output_tokens": 3},
+            }
+        return body
+
+    async def retrieve(self, request: web.Request) -> web.Response:
+        self.requests["retrieve"] += 1
+        task_id = request.match_info["task_id"]
+        if task_id == self.stuck:
+            await asyncio.Event().wait()  # never answers; the client's timeout gives up
+        return web.json_response(self.task(task_id, full=True))
+
+    async def list_tasks(self, request: web.Request) -> web.Response:
+        self.requests["list"] += 1
+        if self.lying:
+            data = [self.task(f"other{i}", full=False) for i in range(50)]
+            return web.json_response({"data": data, "page_info": {"total_page": 10**9}})
+        running = [tid for tid in self.ids if self.task(tid, full=False)["status"] != "ready"]
+        wanted = request.query.get("status")
+        listed = [tid for tid in running if wanted in (None, "processing")]
+        page, limit = int(request.query.get("page", 1)), int(request.query.get("page_limit", 10))
+        chunk = listed[(page - 1) * limit : page * limit]
+        return web.json_response(
+            {
+                "data": [self.task(tid, full=False) for tid in chunk],
+                "page_info": {"total_page": -(-len(listed) // limit)},
+            }
+        )
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[str]:
+        app = web.Application()
+        app.router.add_get("/v1.3/analyze/tasks", self.list_tasks)
+        app.router.add_get("/v1.3/analyze/tasks/{task_id}", self.retrieve)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            yield f"http://127.0.0.1:{port}/v1.3"
+        finally:
+            await runner.cleanup()
+
+
+FAST_POLLS = PollPolicy(initial_delay=0.05, multiplier=2.0, max_delay=0.2, jitter=0.0)
+
+
+async def test_chaos_a_stuck_poll_holds_up_no_other_task() -> None:
+    """One task's retrieve never answers: the other 19 are reported as soon as they are
+    ready, and the stuck one ends at its own deadline, not minutes later."""
+    ids = [f"t{i}" for i in range(20)]
+    server = LyingServer(ids, stuck="t7", lying=False, ready_after=0.3)
+    async with (
+        server.serving() as base_url,
+        AnalyzeAsyncClient(
+            api_key="k",
+            base_url=base_url,
+            timeout=1.0,
+            max_retries=1,
+            poll_policy=FAST_POLLS,
+            bulk_interval=0.2,
+        ) as client,
+    ):
+        started = time.monotonic()
+        arrivals: dict[str, tuple[float, BaseException | None]] = {}
+        async for outcome in client.tasks.as_completed(ids, timeout=3.0):
+            arrivals[outcome.task_id] = (time.monotonic() - started, outcome.error)
+    ready = {tid: at for tid, (at, error) in arrivals.items() if error is None}
+    assert set(ready) == set(ids) - {"t7"}
+    assert max(ready.values()) < 1.5
+    stuck_at, stuck_error = arrivals["t7"]
+    assert isinstance(stuck_error, PollTimeoutError)
+    assert stuck_at == pytest.approx(3.0, abs=0.5)
+
+
+async def test_chaos_a_lying_pager_costs_bounded_pages_and_every_task_ends() -> None:
+    """A list endpoint that ignores ``page`` and claims a billion pages: each sweep stops at
+    the repeated page, the tasks it never lists are polled on their own, and all end ready."""
+    ids = [f"t{i}" for i in range(20)]
+    server = LyingServer(ids, stuck=None, lying=True, ready_after=1.0)
+    async with (
+        server.serving() as base_url,
+        AnalyzeAsyncClient(
+            api_key="k", base_url=base_url, poll_policy=FAST_POLLS, bulk_interval=0.2
+        ) as client,
+    ):
+        started = time.monotonic()
+        outcomes = [o async for o in client.tasks.as_completed(ids, timeout=10.0)]
+        took = time.monotonic() - started
+    assert all(o.ok and o.task is not None and o.task.result is not None for o in outcomes)
+    assert len(outcomes) == 20 and took < 3.0
+    sweeps = took / 0.2 + 1
+    assert server.requests["list"] <= sweeps * (20 + 4)

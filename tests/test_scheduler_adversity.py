@@ -8,7 +8,13 @@ import asyncio
 
 import pytest
 
-from asyncanalyze import PageInfo, PollPolicy, PollTimeoutError, TasksListResponse
+from asyncanalyze import (
+    PageInfo,
+    PollPolicy,
+    PollTimeoutError,
+    RateLimitError,
+    TasksListResponse,
+)
 from asyncanalyze._models import AnalyzeTaskResponse
 
 from ._fake_tasks_api import FakeTasksApi
@@ -239,3 +245,64 @@ def test_a_filtered_list_item_saying_ready_is_retrieved_not_trusted() -> None:
     task, retrieves = run_virtual(main)
     assert task.result is not None
     assert retrieves == ["t5"]
+
+
+def test_a_429_during_a_sweep_delays_that_sweep_only() -> None:
+    """The first sweep's page gets a 429: a webhook hint meanwhile is still served at once,
+    and the next sweep, on schedule, sees every other task end."""
+
+    async def main() -> tuple[float, float]:
+        api = FakeTasksApi()
+        for index in range(10):
+            api.add(f"t{index}")
+        honest = api.list_page
+        refused = [False]
+
+        async def refuse_once(status: str | None, page: int, limit: int) -> TasksListResponse:
+            if not refused[0]:
+                refused[0] = True
+                raise RateLimitError("slow down", status_code=429, retry_after=30)
+            return await honest(status, page, limit)
+
+        api.list_page = refuse_once  # type: ignore[method-assign]
+        scheduler = api.scheduler(bulk_threshold=8, bulk_interval=8.0)
+        loop = asyncio.get_running_loop()
+        waits = {tid: scheduler.register(tid, policy=POLICY, timeout=None) for tid in api.status}
+        await asyncio.sleep(1)
+        assert refused[0]
+        for tid in api.status:
+            api.status[tid] = "ready"
+        scheduler.notify_terminal("t0")
+        await waits["t0"].future
+        hint_at = loop.time()
+        await asyncio.gather(*(w.future for w in waits.values()))
+        all_at = loop.time()
+        await scheduler.aclose()
+        return hint_at, all_at
+
+    hint_at, all_at = run_virtual(main)
+    assert hint_at < 1.5
+    assert all_at < 8.5  # the second sweep, at 8 s
+
+
+def test_a_hint_for_a_task_on_the_wire_retrieves_it_again() -> None:
+    """A webhook arriving while the task's retrieve is in flight (answered before it ended)
+    is not lost: the task is retrieved once more when that retrieve comes back."""
+
+    async def main() -> tuple[float, int]:
+        api = FakeTasksApi()
+        api.add("t1")
+        api.latency = 1.0
+        scheduler = api.scheduler()
+        loop = asyncio.get_running_loop()
+        wait = scheduler.register("t1", policy=PollPolicy(initial_delay=3600.0), timeout=None)
+        await asyncio.sleep(0.5)  # the first retrieve is on the wire, answering "processing"
+        api.status["t1"] = "ready"
+        scheduler.notify_terminal("t1")
+        await wait.future
+        took = loop.time()
+        await scheduler.aclose()
+        return took, len(api.retrieves)
+
+    took, retrieves = run_virtual(main)
+    assert retrieves == 2 and took < 2.5
