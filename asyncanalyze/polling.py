@@ -89,6 +89,8 @@ DEFAULT_BULK_INTERVAL: Final = 8.0
 SWEEP_PAGE_LIMIT: Final = _sweep.PAGE_LIMIT
 # Retrieves of finished tasks run concurrently, but not as a burst of thousands at once.
 _SWEEP_RETRIEVE_CONCURRENCY: Final = 32
+# Tasks a sweep hands their list item before it lets the event loop run something else.
+_OBSERVE_BATCH: Final = 500
 # After an unfiltered page missed some of our tasks, sweeps skip it for this many rounds.
 _UNFILTERED_RETRY_SWEEPS: Final = 8
 # Webhook events for tasks nobody waits on yet are remembered (the event can beat the
@@ -177,6 +179,9 @@ class PollScheduler:
         # When the loop means to look again: work that makes something due sooner wakes it.
         self._planned_wake = -math.inf
         self._next_sweep = -math.inf
+        # No wait's deadline is earlier (it may be later than the true earliest, never
+        # earlier): the loop looks through every wait for expired ones only from then on.
+        self._next_deadline = math.inf
         self._closed = False
         self._bulk = False
         self._sweeps_since_unfiltered_miss = _UNFILTERED_RETRY_SWEEPS
@@ -219,12 +224,14 @@ class PollScheduler:
             callback=on_status_change,
         )
         wait.deadline = math.inf if timeout is None else now + timeout
+        self._next_deadline = min(self._next_deadline, wait.deadline)
         self._waits.setdefault(task_id, []).append(wait)
         if task_id in self._ended_unwaited:
             del self._ended_unwaited[task_id]
             self._ended.add(task_id)
             self._wake()
-        self._wake_by(min(wait.due, wait.deadline))
+        # While sweeping, the next sweep covers a new wait: only its deadline needs the loop.
+        self._wake_by(wait.deadline if self._bulk else min(wait.due, wait.deadline))
         if self._runner is None or self._runner.done() or self._runner.cancelling():
             self._runner = loop.create_task(self._run(), name="asyncanalyze-poll-scheduler")
         return wait
@@ -371,8 +378,12 @@ class PollScheduler:
             # Cleared before looking, so work that ends while we look wakes the idle below.
             self._changed.clear()
             self._planned_wake = -math.inf
-            self._drop_settled()
-            self._expire()
+            # Each turn costs O(1) with 10,000 waits, not a pass over all of them: expired
+            # waits are looked for when a deadline is due, settled ones once per sweep.
+            if self._clock() >= self._next_deadline:
+                self._expire()
+            if not self._bulk:
+                self._drop_settled()
             if not self._waits:
                 break
             if self._ended:
@@ -394,15 +405,17 @@ class PollScheduler:
                     self._next_sweep = now + self.bulk_interval
                 else:
                     wake = self._next_sweep
-            for task_id, waits in self._waits.items():
-                if task_id in self._polling or (self._bulk and task_id not in self._unswept):
+            # While sweeping, only the tasks the last sweep could not reach are polled alone.
+            for task_id in list(self._unswept) if self._bulk else list(self._waits):
+                waits = self._waits.get(task_id)
+                if not waits or task_id in self._polling:
                     continue
                 due = _due(waits)
                 if due <= now:
                     self._start_poll(task_id)
                 else:
                     wake = min(wake, due)
-            wake = min(wake, self._earliest_deadline())
+            wake = min(wake, self._next_deadline)
             self._planned_wake = wake
             await self._idle(wake - self._clock())
 
@@ -436,15 +449,18 @@ class PollScheduler:
 
     def _expire(self) -> None:
         now = self._clock()
+        earliest = math.inf
         for waits in list(self._waits.values()):
-            for wait in list(waits):
+            for wait in waits:
+                if wait.future.done():
+                    continue
                 if wait.deadline <= now:
                     timeout = wait.timeout or 0.0
                     _settle(wait, PollTimeoutError(wait.task_id, timeout, wait.last))
+                else:
+                    earliest = min(earliest, wait.deadline)
+        self._next_deadline = earliest
         self._drop_settled()
-
-    def _earliest_deadline(self) -> float:
-        return min((w.deadline for ws in self._waits.values() for w in ws), default=math.inf)
 
     # -- refreshing ---------------------------------------------------------------------------
 
@@ -558,6 +574,7 @@ class PollScheduler:
     async def _sweep(self) -> None:
         """Refresh every waited task with in-progress list pages plus one retrieve per task
         that left those lists (it finished, or was never listed)."""
+        self._drop_settled()
         # Only tasks this walk looks for: one registered while it pages was not searched
         # for, so its absence says nothing (the next sweep covers it).
         known = {task_id: waits[0].last for task_id, waits in self._waits.items()}
@@ -578,8 +595,10 @@ class PollScheduler:
         if found.unfiltered_missed:
             self._sweeps_since_unfiltered_miss = 0
         self._sweep_pages = found.pages
-        for task_id, task in found.seen.items():
+        for count, (task_id, task) in enumerate(found.seen.items(), 1):
             self._observe(task_id, task)
+            if count % _OBSERVE_BATCH == 0:
+                await asyncio.sleep(0)  # 10,000 tasks seen: let the loop breathe between
         for task_id in found.ended:
             if task_id in self._waits:
                 self._start_poll(task_id, from_sweep=True)
