@@ -11,8 +11,8 @@ falls between two pages' spans may just have shifted, and waits for the next swe
 costing a retrieve that would find it still running. Tasks never seen yet (no ``created_at``)
 count as ended only when every list was walked to its end.
 
-A server that repeats a page, or pages for ever, cannot make a walk endless: it stops at a
-repeated page and after ``max_pages`` requests, and the tasks it did not reach are reported
+A server that repeats pages, or pages for ever, cannot make a walk endless: it stops after a
+few repeated pages (``_paging.MAX_PAGE_REPEATS``) and after ``max_pages`` requests, and the tasks it did not reach are reported
 as unknown (the scheduler polls them on their own).
 """
 
@@ -180,7 +180,7 @@ class _Walk:
                     # leaves its older side open.
                     coverage.complete = True
                     return coverage
-                if repeats.repeated(item.task_id for item in items):
+                if repeats.repeated(item.task_id for item in items) and repeats.lying:
                     return coverage  # a server ignoring `page`: stop, the rest is unknown
                 self._take(items, status)
                 coverage.add(items)

@@ -575,6 +575,8 @@ class PollScheduler:
         """Refresh every waited task with in-progress list pages plus one retrieve per task
         that left those lists (it finished, or was never listed)."""
         self._drop_settled()
+        if not self._waits:
+            return  # every wait ended since the sweep was planned
         # Only tasks this walk looks for: one registered while it pages was not searched
         # for, so its absence says nothing (the next sweep covers it).
         known = {task_id: waits[0].last for task_id, waits in self._waits.items()}

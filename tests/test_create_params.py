@@ -680,8 +680,8 @@ async def test_iter_passes_its_filters_to_every_page(
     client: AnalyzeAsyncClient, mocked: aioresponses
 ) -> None:
     """iter asks each page with the same filters."""
-    task = {"task_id": "t", "status": "ready", "created_at": "2024-01-01T00:00:00Z"}
     for page in (1, 2):
+        task = {"task_id": f"t{page}", "status": "ready", "created_at": "2024-01-01T00:00:00Z"}
         mocked.get(
             f"{TASKS}?page={page}&page_limit=1&asset_id=a1&analysis_mode=general",
             payload={"data": [task], "page_info": {"total_page": 2}},

@@ -14,18 +14,33 @@ from asyncanalyze import AnalyzeAsyncClient, _paging
 from ._helpers import sent_count, task_json
 from .conftest import BASE_URL
 
+TASKS = f"{BASE_URL}/analyze/tasks"
 LIST = re.compile(re.escape(f"{BASE_URL}/analyze/tasks") + r"\?.*")
 
 
 async def test_iter_stops_at_a_repeated_page(
     client: AnalyzeAsyncClient, mocked: aioresponses
 ) -> None:
-    """A server answering every page with page 1 (and a huge total_page): each task once."""
+    """A server answering every page with page 1 (and a huge total_page): each task once,
+    and the walk ends after a few repeated pages."""
     items = [task_json(task_id=f"t{i}") for i in range(2)]
     mocked.get(LIST, payload={"data": items, "page_info": {"total_page": 10**9}}, repeat=True)
     ids = [task.task_id async for task in client.tasks.iter(page_limit=2)]
     assert ids == ["t0", "t1"]
-    assert sent_count(mocked) == 2
+    assert sent_count(mocked) == 1 + _paging.MAX_PAGE_REPEATS
+
+
+async def test_iter_goes_past_a_page_repeated_by_a_moving_list(
+    client: AnalyzeAsyncClient, mocked: aioresponses
+) -> None:
+    """Page 2 repeats page 1 (a page of tasks was created in between): it is skipped and the
+    walk goes on to the tasks after it."""
+    first = [task_json(task_id=f"t{i}") for i in range(2)]
+    mocked.get(f"{TASKS}?page=1&page_limit=2", payload={"data": first})
+    mocked.get(f"{TASKS}?page=2&page_limit=2", payload={"data": first})
+    mocked.get(f"{TASKS}?page=3&page_limit=2", payload={"data": [task_json(task_id="t2")]})
+    ids = [task.task_id async for task in client.tasks.iter(page_limit=2)]
+    assert ids == ["t0", "t1", "t2"]
 
 
 async def test_iter_never_walks_more_than_its_cap(

@@ -114,8 +114,9 @@ class TasksClient:
 
         Takes the filters of :meth:`list`. Pages are fetched lazily, one request per
         ``page_limit`` tasks. Tasks created while iterating shift later pages, so a task may be
-        seen twice; ids make that easy to skip. A server repeating a page ends the walk there,
-        and no walk asks for more than ``MAX_WALK_PAGES`` pages.
+        seen twice; ids make that easy to skip. A page repeating an earlier one is skipped, a
+        server that keeps repeating them ends the walk, and no walk asks for more than
+        ``MAX_WALK_PAGES`` pages.
         """
         filters = _list_filters(status, video_url, asset_id, analysis_mode)
         page_limit = _checks.check_page_limit(page_limit) or _checks.MAX_PAGE_LIMIT
@@ -124,10 +125,11 @@ class TasksClient:
             listing = await self.list(
                 page=page, page_limit=page_limit, request_options=request_options, **filters
             )
-            if repeats.repeated(task.task_id for task in listing.data):
+            if not repeats.repeated(task.task_id for task in listing.data):
+                for task in listing.data:
+                    yield task
+            elif repeats.lying:
                 return
-            for task in listing.data:
-                yield task
             total_pages = listing.page_info.total_page
             last_page = (
                 page >= total_pages if total_pages is not None else len(listing.data) < page_limit
