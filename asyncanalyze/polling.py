@@ -17,7 +17,8 @@ Sweeps are chosen per sweep by cost: from ``bulk_threshold`` tasks waited on, a 
 while the pages the last one needed are fewer than the tasks it watches, i.e. cheaper than
 polling each task once per ``bulk_interval`` (so 8 waits among 5,000 other in-progress tasks
 of the account are polled one by one on their backoff, and a long-lived app left with one wait
-stops sweeping; a batch's tail of a few tasks found on one page keeps its short lag). A
+stops sweeping; a batch's tail of a few tasks found on one page keeps its short lag, but its
+very last task is polled on its own backoff, up to ``PollPolicy.max_delay`` apart). A
 sweep never asks for more pages than there are tasks to account for, stops at a repeated
 page, and leaves the tasks it could not reach to their own polls.
 
