@@ -31,8 +31,8 @@ from asyncanalyze import (
 from asyncanalyze.emulator import Emulator, FaultConfig
 from asyncanalyze.testing import emulator_client
 
-from ._helpers import calls, sent_count, task_json
-from .conftest import BASE_URL
+from .._helpers import calls, sent_count, task_json
+from ..conftest import BASE_URL
 
 TASKS = f"{BASE_URL}/analyze/tasks"
 TASK_ID = "64f8d2c7e4a1b37f8a9c5d12"

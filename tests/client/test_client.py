@@ -18,8 +18,8 @@ from asyncanalyze import (
     InvalidRequestError,
 )
 
-from ._helpers import task_json
-from .conftest import API_KEY, BASE_URL
+from .._helpers import task_json
+from ..conftest import API_KEY, BASE_URL
 
 
 @pytest.fixture(autouse=True)

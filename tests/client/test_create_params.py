@@ -35,8 +35,8 @@ from asyncanalyze import (
 from asyncanalyze._convert import structure, unstructure
 from asyncanalyze._protocol import RawResponse, decode
 
-from ._helpers import calls, json_body, sent_count
-from .conftest import BASE_URL
+from .._helpers import calls, json_body, sent_count
+from ..conftest import BASE_URL
 
 TASKS = f"{BASE_URL}/analyze/tasks"
 CREATED = {"task_id": "64f8d2c7e4a1b37f8a9c5d12", "status": "queued"}

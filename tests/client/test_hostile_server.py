@@ -27,7 +27,7 @@ from asyncanalyze import (
 )
 from asyncanalyze._errors import KEPT_BODY_BYTES
 
-from ._helpers import task_json
+from .._helpers import task_json
 
 KEY = "tlk_HOSTILE_SERVER_TEST_KEY"
 MiB = 1024 * 1024

@@ -24,8 +24,8 @@ from asyncanalyze import (
 from asyncanalyze.emulator import Emulator, FaultConfig
 from asyncanalyze.testing import emulator_client
 
-from ._helpers import sent_count, task_json
-from .conftest import BASE_URL
+from .._helpers import sent_count, task_json
+from ..conftest import BASE_URL
 
 SPEED = 400.0
 # Longer than the largest poll gap (20 s) and the sweep interval (8 s), in emulated seconds.

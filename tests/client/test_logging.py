@@ -9,8 +9,8 @@ from aioresponses import aioresponses
 
 from asyncanalyze import AnalyzeAsyncClient, AuthenticationError, VideoContext_Url
 
-from ._helpers import task_json
-from .conftest import API_KEY, BASE_URL
+from .._helpers import task_json
+from ..conftest import API_KEY, BASE_URL
 
 TASKS = f"{BASE_URL}/analyze/tasks"
 

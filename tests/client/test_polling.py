@@ -19,8 +19,8 @@ from asyncanalyze import (
 )
 from asyncanalyze._config import PollPolicy as Policy
 
-from ._helpers import sent_count, task_json
-from .conftest import BASE_URL, RecordingSleep
+from .._helpers import sent_count, task_json
+from ..conftest import BASE_URL, RecordingSleep
 
 TASK_URL = f"{BASE_URL}/analyze/tasks/t1"
 

@@ -24,7 +24,7 @@ from asyncanalyze._ratelimit import RateGate
 from asyncanalyze.emulator import Emulator, FaultConfig
 from asyncanalyze.testing import emulator_client
 
-from ._virtual_time import run_virtual
+from .._virtual_time import run_virtual
 
 # The server's clock in the model servers below: an epoch instant plus the loop's time.
 EPOCH = 1_767_225_600.0

@@ -28,9 +28,9 @@ from asyncanalyze import (
     VideoContext_Url,
 )
 
-from ._helpers import echo_task, sent_count
-from ._virtual_time import run_virtual
-from .conftest import API_KEY, BASE_URL
+from .._helpers import echo_task, sent_count
+from .._virtual_time import run_virtual
+from ..conftest import API_KEY, BASE_URL
 
 TASK_URL = re.compile(re.escape(BASE_URL) + r"/analyze/tasks/[^/?]+$")
 TASKS_URL = f"{BASE_URL}/analyze/tasks"

@@ -23,8 +23,8 @@ from asyncanalyze import (
     VideoContext_Url,
 )
 
-from ._helpers import json_body, sent_count
-from .conftest import BASE_URL
+from .._helpers import json_body, sent_count
+from ..conftest import BASE_URL
 
 
 def circular() -> dict[str, Any]:

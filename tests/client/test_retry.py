@@ -22,8 +22,8 @@ from asyncanalyze import (
 )
 from asyncanalyze._retry import wait_before_retry
 
-from ._helpers import calls, header, sent_count, task_json
-from .conftest import BASE_URL, RecordingSleep
+from .._helpers import calls, header, sent_count, task_json
+from ..conftest import BASE_URL, RecordingSleep
 
 TASK_URL = f"{BASE_URL}/analyze/tasks/t1"
 TASKS = f"{BASE_URL}/analyze/tasks"

@@ -28,8 +28,8 @@ from asyncanalyze import (
     VideoContext_Url,
 )
 
-from ._helpers import calls, header, sent_count, task_json
-from .conftest import API_KEY, BASE_URL
+from .._helpers import calls, header, sent_count, task_json
+from ..conftest import API_KEY, BASE_URL
 
 TASK_URL = f"{BASE_URL}/analyze/tasks/t1"
 

@@ -26,8 +26,8 @@ from asyncanalyze import (
 )
 from asyncanalyze.webhooks import parse_event
 
-from ._helpers import calls, header, json_body, sent_count, task_json
-from .conftest import API_KEY, BASE_URL
+from .._helpers import calls, header, json_body, sent_count, task_json
+from ..conftest import API_KEY, BASE_URL
 
 TASKS = f"{BASE_URL}/analyze/tasks"
 URL_VIDEO = VideoContext_Url(url="https://example.com/video.mp4")

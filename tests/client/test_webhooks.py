@@ -46,7 +46,12 @@ from asyncanalyze.webhooks import (
 )
 
 FIXTURE = json.loads(
-    (Path(__file__).parent / "spec" / "fixtures" / "webhook_analyze_task_ready.json").read_text()
+    (
+        Path(__file__).resolve().parents[1]
+        / "spec"
+        / "fixtures"
+        / "webhook_analyze_task_ready.json"
+    ).read_text()
 )
 SECRET = FIXTURE["secret"]
 RAW = FIXTURE["request"]["raw_body"].encode()

@@ -34,9 +34,9 @@ from asyncanalyze._convert import structure
 from asyncanalyze.batch import run_batch
 from asyncanalyze.emulator import Emulator
 
-from ._helpers import task_json
-from .conftest import BASE_URL
-from .test_request_checks import NOT_JSON
+from .._helpers import task_json
+from ..client.test_request_checks import NOT_JSON
+from ..conftest import BASE_URL
 
 SPEED = 400.0
 

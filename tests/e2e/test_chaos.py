@@ -37,7 +37,7 @@ from asyncanalyze import AnalyzeRequest, RetryPolicy, TaskFailedError, VideoCont
 from asyncanalyze.emulator import FaultConfig
 from asyncanalyze.testing import emulator_client
 
-from ._served import ThreadedEmulator
+from .._served import ThreadedEmulator
 
 TASKS = 300
 SPEED = 100.0

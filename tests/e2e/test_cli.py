@@ -30,7 +30,7 @@ from asyncanalyze.cli._output import PLAIN_PROGRESS_INTERVAL, _PlainProgress
 from asyncanalyze.cli._redact import redactor
 from asyncanalyze.emulator import Emulator
 
-from ._helpers import task_json
+from .._helpers import task_json
 
 SECRET = "tlk_CLI_SECRET_KEY_must_never_print_42"
 # --emulator runs: 1,000 emulated seconds per real second.

@@ -31,7 +31,7 @@ HIDDEN = [
     "av",
     "orjson",
 ]
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PLUGINS = {"asyncanalyze.pytest_plugin", "asyncanalyze.emulator.pytest_plugin"}
 
 PRELUDE = textwrap.dedent(

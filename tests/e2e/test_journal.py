@@ -29,7 +29,7 @@ from asyncanalyze import (
 from asyncanalyze.batch import run_batch
 from asyncanalyze.emulator import Emulator
 
-from ._helpers import task_json
+from .._helpers import task_json
 
 SPEED = 400.0
 

@@ -33,9 +33,9 @@ from asyncanalyze import ResponseFormat, VideoContext_Url
 from asyncanalyze.emulator import sign_webhook
 from asyncanalyze.testing import emulator_client
 
-from ._served import ThreadedEmulator
+from .._served import ThreadedEmulator
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 SKIP_MARKER = "<!-- not-tested -->"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 SUMMARY_SCHEMA = {

@@ -47,8 +47,8 @@ from asyncanalyze._protocol import (
 )
 from asyncanalyze.webhooks import parse_event
 
-from ._helpers import calls, sent_count, task_json
-from .conftest import BASE_URL
+from .._helpers import calls, sent_count, task_json
+from ..conftest import BASE_URL
 
 FUZZ = settings(
     max_examples=60,

@@ -23,7 +23,7 @@ from asyncanalyze import (
 from asyncanalyze._convert import unstructure
 from asyncanalyze._protocol import RawResponse, decode
 
-FIXTURES = Path(__file__).parent / "spec" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "spec" / "fixtures"
 
 
 def fixture_body(name: str) -> bytes:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import asyncanalyze
 
-SPEC = Path(__file__).parent / "spec" / "PUBLIC_API.md"
+SPEC = Path(__file__).resolve().parents[1] / "spec" / "PUBLIC_API.md"
 
 
 # CamelCase words in the spec that are not ours to export (builtins, aiohttp's types).

@@ -21,7 +21,7 @@ from asyncanalyze import ClientStateError, VideoContext_Url
 from asyncanalyze.emulator import Emulator
 from asyncanalyze.testing import emulator_client
 
-NOTEBOOK_MD = Path(__file__).resolve().parents[2] / "examples" / "notebook.md"
+NOTEBOOK_MD = Path(__file__).resolve().parents[3] / "examples" / "notebook.md"
 
 
 def notebook_cells() -> list[str]:

@@ -21,7 +21,7 @@ import pytest
 from asyncanalyze.emulator import Emulator, ManualClock
 from asyncanalyze.testing import EMULATOR_API_KEY
 
-WORKER = Path(__file__).resolve().parents[2] / "examples" / "worker.py"
+WORKER = Path(__file__).resolve().parents[3] / "examples" / "worker.py"
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the worker uses POSIX signals")
 
 
