@@ -1,10 +1,8 @@
-"""AnalyzeAsyncClient configuration, session ownership and lifetime."""
+"""AnalyzeAsyncClient configuration and session ownership (closed clients and foreign loops: test_lifecycle)."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
-import ssl
 import warnings
 
 import aiohttp
@@ -14,12 +12,11 @@ from aioresponses import aioresponses
 from asyncanalyze import (
     DEFAULT_BASE_URL,
     AnalyzeAsyncClient,
-    ClientStateError,
     InvalidRequestError,
 )
 
 from .._helpers import task_json
-from ..conftest import API_KEY, BASE_URL
+from ..conftest import BASE_URL
 
 
 @pytest.fixture(autouse=True)
@@ -82,23 +79,6 @@ def test_plain_http_off_loopback_needs_explicit_opt_in() -> None:
     assert client.base_url == "http://api.internal/v1.3"
 
 
-def test_unverified_ssl_context_warns() -> None:
-    """Handing in a context that does not verify certificates is never silent."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with pytest.warns(UserWarning, match="does not verify"):
-        AnalyzeAsyncClient(api_key="k", ssl_context=context)
-
-
-def test_repr_hides_the_key() -> None:
-    """Neither the client's nor its resource's repr shows the key."""
-    client = AnalyzeAsyncClient(api_key=API_KEY, base_url=BASE_URL)
-    assert API_KEY not in repr(client)
-    assert API_KEY not in repr(client.tasks)
-    assert API_KEY not in str(vars(client.tasks))
-
-
 async def test_owned_session_is_closed_on_exit(mocked: aioresponses) -> None:
     """The session a client creates is closed by `async with`."""
     mocked.get(f"{BASE_URL}/analyze/tasks/t1", payload=task_json())
@@ -123,40 +103,6 @@ async def test_no_session_before_first_request() -> None:
     client = AnalyzeAsyncClient(api_key="k", base_url=BASE_URL)
     assert client._transport._session is None
     await client.aclose()
-
-
-async def test_closed_client_refuses_requests() -> None:
-    """Using a client after aclose() is a clear ClientStateError, not an aiohttp error."""
-    client = AnalyzeAsyncClient(api_key="k", base_url=BASE_URL)
-    await client.aclose()
-    with pytest.raises(ClientStateError, match="closed"):
-        await client.tasks.retrieve("t1")
-
-
-def test_client_used_from_two_loops_is_refused(mocked: aioresponses) -> None:
-    """A client bound to one loop gives a clear error in another (no 'Event loop is closed')."""
-    mocked.get(f"{BASE_URL}/analyze/tasks/t1", payload=task_json(), repeat=True)
-    client = AnalyzeAsyncClient(api_key="k", base_url=BASE_URL)
-
-    async def use_then_release_pool() -> None:
-        await client.tasks.retrieve("t1")
-        await client._transport.aclose()  # the pool only; the client stays bound to this loop
-
-    asyncio.run(use_then_release_pool())
-    with pytest.raises(ClientStateError, match="another event loop"):
-        asyncio.run(client.tasks.retrieve("t1"))
-
-
-def test_client_created_outside_a_loop_works_inside_one(mocked: aioresponses) -> None:
-    """A client built at import time works once used in a running loop."""
-    mocked.get(f"{BASE_URL}/analyze/tasks/t1", payload=task_json())
-    client = AnalyzeAsyncClient(api_key="k", base_url=BASE_URL)
-
-    async def main() -> str:
-        async with client:
-            return (await client.tasks.retrieve("t1")).task_id
-
-    assert asyncio.run(main()) == task_json()["task_id"]
 
 
 async def test_unclosed_client_warns(mocked: aioresponses) -> None:

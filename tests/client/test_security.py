@@ -17,6 +17,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.client_reqrep import RequestInfo
+from aioresponses import aioresponses
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from asyncanalyze import (
     AnalyzeAsyncClient,
@@ -32,6 +36,9 @@ from asyncanalyze import (
 from asyncanalyze.cli import main
 from asyncanalyze.emulator import Emulator, FaultConfig
 from asyncanalyze.testing import emulator_client
+
+from .._served import ThreadedEmulator
+from ..conftest import BASE_URL
 
 SECRET = "tlk_SECURITY_SECRET_never_shown_9f3a"
 
@@ -51,10 +58,13 @@ async def locked() -> AsyncIterator[Emulator]:
 
 
 def renderings(value: object) -> str:
-    """Every way a value ends up on a screen or in a log: str, repr, and the traceback."""
+    """Every way a value ends up on a screen or in a log: str, repr, its attributes, and the
+    traceback."""
     text = f"{value!s}\n{value!r}"
     if isinstance(value, BaseException):
         text += "".join(traceback.format_exception(value))
+    if hasattr(value, "__dict__") and not isinstance(value, AnalyzeAsyncClient):
+        # (The client itself must hold the key: only its str and repr count.)
         text += repr(vars(value))
     return text
 
@@ -109,10 +119,12 @@ async def test_key_never_in_logs_reprs_errors_or_tracebacks(
     assert {"TaskFailedError", "NotFoundError", "BadRequestError", "InvalidRequestError"} <= kinds
     assert {"BatchOutcome", "TaskOutcome", "AnalyzeTaskResponse", "TasksListResponse"} <= kinds
     assert any("attempt" in record.getMessage() for record in caplog.records)  # DEBUG was on
+    # The refused key is SECRET[:-1], a prefix of SECRET: looking for it finds either key.
+    either_key = SECRET[:-1]
     for value in seen:
-        assert SECRET not in renderings(value), type(value).__name__
-    assert SECRET not in caplog.text
-    assert SECRET not in "".join(repr(record.__dict__) for record in caplog.records)
+        assert either_key not in renderings(value), type(value).__name__
+    assert either_key not in caplog.text
+    assert either_key not in "".join(repr(record.__dict__) for record in caplog.records)
 
 
 async def test_key_never_in_connection_error_tracebacks() -> None:
@@ -176,6 +188,42 @@ async def test_cli_never_prints_the_key_when_the_server_is_gone(
     captured = capsys.readouterr()
     assert code == 1
     assert SECRET not in captured.out + captured.err
+
+
+def test_cli_never_prints_the_key_it_was_refused_with(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 401 prints one line without the key, even with -v logging on, exit code 1."""
+    locked = ThreadedEmulator(api_key="other")
+    try:
+        for argv in (
+            ["--base-url", locked.base_url, "--api-key", SECRET, "tasks", "list"],
+            ["-v", "--base-url", locked.base_url, "--api-key", SECRET, "tasks", "get", "t1"],
+        ):
+            assert main(argv) == 1
+            captured = capsys.readouterr()
+            assert "401" in captured.err
+            assert SECRET not in captured.out + captured.err
+        monkeypatch.setenv("TWELVE_LABS_API_KEY", SECRET)
+        assert main(["--base-url", locked.base_url, "--json", "tasks", "list"]) == 1
+        captured = capsys.readouterr()
+        assert SECRET not in captured.out + captured.err
+    finally:
+        locked.close()
+
+
+async def test_aiohttp_error_chain_never_shows_the_key(mocked: aioresponses) -> None:
+    """aiohttp errors that hold the request (and so the key) are not chained into ours."""
+    url = f"{BASE_URL}/analyze/tasks/t1"
+    info = RequestInfo(URL(url), "GET", CIMultiDictProxy(CIMultiDict({"x-api-key": SECRET})))
+    mocked.get(
+        url, exception=aiohttp.ClientResponseError(info, (), status=400, message="bad"), repeat=True
+    )
+    async with AnalyzeAsyncClient(api_key=SECRET, base_url=BASE_URL, max_retries=0) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.tasks.retrieve("t1")
+    assert SECRET not in renderings(caught.value)
+    assert caught.value.__cause__ is None
 
 
 # -- TLS ---------------------------------------------------------------------------------------

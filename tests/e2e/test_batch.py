@@ -121,24 +121,6 @@ async def test_leaving_as_completed_early_stops_all_polling(emu: Emulator) -> No
         assert emu.stats()["polls"] == polls
 
 
-async def test_cancelling_as_completed_consumer_stops_polling(emu: Emulator) -> None:
-    """Cancelling the task that iterates as_completed ends its waits too."""
-    async with scaled_client(emu) as client:
-        created = [await client.tasks.create(video=video(3000, tag="c"), prompt="p")]
-
-        async def consume() -> None:
-            async for _ in client.tasks.as_completed(created):
-                pass
-
-        consumer = asyncio.create_task(consume())
-        while not emu.stats()["polls"]:
-            await asyncio.sleep(1 / SPEED)
-        consumer.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await consumer
-        assert client.tasks._scheduler is not None and client.tasks._scheduler.in_flight == 0
-
-
 def requests_for(count: int, *, tag: str) -> Iterator[AnalyzeRequest]:
     for i in range(count):
         # Spread log-uniformly over 30 s to 20 min: many short videos, a few long ones.

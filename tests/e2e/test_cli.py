@@ -7,7 +7,6 @@ Both run on fast clocks: nothing here sleeps to wait for a task.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import queue
@@ -28,43 +27,13 @@ from asyncanalyze import BatchProgress
 from asyncanalyze.cli import main
 from asyncanalyze.cli._output import PLAIN_PROGRESS_INTERVAL, _PlainProgress
 from asyncanalyze.cli._redact import redactor
-from asyncanalyze.emulator import Emulator
 
 from .._helpers import task_json
+from .._served import ThreadedEmulator
 
 SECRET = "tlk_CLI_SECRET_KEY_must_never_print_42"
 # --emulator runs: 1,000 emulated seconds per real second.
 FAST = ["--emulator", "--speed", "1000", "--plain"]
-
-
-class ThreadedEmulator:
-    """An emulator on its own loop in a thread, so it outlives each ``main()`` call."""
-
-    def __init__(self, **options: Any) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-        self.emulator = Emulator(**options)
-        self._call(self.emulator.start())
-
-    def _call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
-
-    @property
-    def base_url(self) -> str:
-        return self.emulator.base_url
-
-    def stats(self) -> dict[str, Any]:
-        async def read() -> dict[str, Any]:
-            return self.emulator.stats()
-
-        return self._call(read())  # type: ignore[no-any-return]
-
-    def close(self) -> None:
-        self._call(self.emulator.stop())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
 
 
 @pytest.fixture
@@ -459,26 +428,6 @@ def test_demo_json_summary(capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["ready"] + summary["failed"] == 4
     assert summary["requests"]["create"] == 4
-
-
-def test_api_key_never_printed_on_auth_failure(capsys, monkeypatch):
-    """A 401 prints one line without the key, even with -v logging on, exit code 1."""
-    locked = ThreadedEmulator(api_key="other")
-    try:
-        for argv in (
-            ["--base-url", locked.base_url, "--api-key", SECRET, "tasks", "list"],
-            ["-v", "--base-url", locked.base_url, "--api-key", SECRET, "tasks", "get", "t1"],
-        ):
-            assert main(argv) == 1
-            captured = capsys.readouterr()
-            assert "401" in captured.err
-            assert SECRET not in captured.out + captured.err
-        monkeypatch.setenv("TWELVE_LABS_API_KEY", SECRET)
-        assert main(["--base-url", locked.base_url, "--json", "tasks", "list"]) == 1
-        captured = capsys.readouterr()
-        assert SECRET not in captured.out + captured.err
-    finally:
-        locked.close()
 
 
 def test_missing_key_is_a_usage_error_with_a_hint(capsys, monkeypatch):
