@@ -18,11 +18,7 @@ from asyncanalyze import (
 from .._helpers import task_json
 from ..conftest import BASE_URL
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TWELVE_LABS_API_KEY", raising=False)
-    monkeypatch.delenv("ASYNCANALYZE_BASE_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("no_key_or_base_url_in_environment")
 
 
 def test_missing_key_is_a_clear_error() -> None:
@@ -79,9 +75,9 @@ def test_plain_http_off_loopback_needs_explicit_opt_in() -> None:
     assert client.base_url == "http://api.internal/v1.3"
 
 
-async def test_owned_session_is_closed_on_exit(mocked: aioresponses) -> None:
+async def test_owned_session_is_closed_on_exit(mocked_api: aioresponses) -> None:
     """The session a client creates is closed by `async with`."""
-    mocked.get(f"{BASE_URL}/analyze/tasks/t1", payload=task_json())
+    mocked_api.get(f"{BASE_URL}/analyze/tasks/t1", payload=task_json())
     async with AnalyzeAsyncClient(api_key="k", base_url=BASE_URL) as client:
         await client.tasks.retrieve("t1")
         session = client._transport._session
@@ -89,9 +85,9 @@ async def test_owned_session_is_closed_on_exit(mocked: aioresponses) -> None:
     assert session.closed and client.closed
 
 
-async def test_borrowed_session_stays_open(mocked: aioresponses) -> None:
+async def test_borrowed_session_stays_open(mocked_api: aioresponses) -> None:
     """A session passed in is used and left open for its owner."""
-    mocked.get(f"{BASE_URL}/analyze/tasks/t1", payload=task_json())
+    mocked_api.get(f"{BASE_URL}/analyze/tasks/t1", payload=task_json())
     async with aiohttp.ClientSession() as session:
         async with AnalyzeAsyncClient(api_key="k", base_url=BASE_URL, session=session) as client:
             await client.tasks.retrieve("t1")
@@ -105,9 +101,9 @@ async def test_no_session_before_first_request() -> None:
     await client.aclose()
 
 
-async def test_unclosed_client_warns(mocked: aioresponses) -> None:
+async def test_unclosed_client_warns(mocked_api: aioresponses) -> None:
     """A client dropped with its session open emits a ResourceWarning (and schedules nothing)."""
-    mocked.get(f"{BASE_URL}/analyze/tasks/t1", payload=task_json())
+    mocked_api.get(f"{BASE_URL}/analyze/tasks/t1", payload=task_json())
     client = AnalyzeAsyncClient(api_key="k", base_url=BASE_URL)
     await client.tasks.retrieve("t1")
     session = client._transport._session
@@ -120,9 +116,9 @@ async def test_unclosed_client_warns(mocked: aioresponses) -> None:
     await session.close()
 
 
-async def test_owned_client_closes_without_unclosed_warnings(mocked: aioresponses) -> None:
+async def test_owned_client_closes_without_unclosed_warnings(mocked_api: aioresponses) -> None:
     """Closing properly leaves no 'Unclosed client session' warning behind."""
-    mocked.get(f"{BASE_URL}/analyze/tasks/t1", payload=task_json())
+    mocked_api.get(f"{BASE_URL}/analyze/tasks/t1", payload=task_json())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         async with AnalyzeAsyncClient(api_key="k", base_url=BASE_URL) as client:

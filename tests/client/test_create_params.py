@@ -69,7 +69,7 @@ async def sent_body(client: AnalyzeAsyncClient, mocked: aioresponses, **kwargs: 
 
 
 async def test_a_segmentation_request_sends_every_parameter_under_its_wire_name(
-    client: AnalyzeAsyncClient, mocked: aioresponses
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
 ) -> None:
     """model_name, analysis_mode, custom_id, segment lengths, the window and a full segment
     format go out exactly as the platform names them."""
@@ -103,8 +103,8 @@ async def test_a_segmentation_request_sends_every_parameter_under_its_wire_name(
         segment_time_format="hh:mm:ss",
     )
     body = await sent_body(
-        client,
-        mocked,
+        mocked_client,
+        mocked_api,
         video=VIDEO,
         model_name=ModelName.PEGASUS_1_6,
         analysis_mode=AnalysisMode.TIME_BASED_METADATA,
@@ -176,7 +176,7 @@ async def test_a_segmentation_request_sends_every_parameter_under_its_wire_name(
 
 
 async def test_a_structured_prompt_is_sent_with_its_reference_images(
-    client: AnalyzeAsyncClient, mocked: aioresponses
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
 ) -> None:
     """prompt_v2 replaces prompt; its images keep one source each, base64 included."""
     prompt_v2 = AnalyzePromptV2(
@@ -186,7 +186,7 @@ async def test_a_structured_prompt_is_sent_with_its_reference_images(
             MediaSource(name="cub", base64_string="aGVsbG8="),
         ],
     )
-    body = await sent_body(client, mocked, video=VIDEO, prompt_v2=prompt_v2)
+    body = await sent_body(mocked_client, mocked_api, video=VIDEO, prompt_v2=prompt_v2)
     assert body == {
         "video": VIDEO_WIRE,
         "prompt_v2": {
@@ -200,12 +200,12 @@ async def test_a_structured_prompt_is_sent_with_its_reference_images(
 
 
 async def test_images_are_sent_instead_of_a_video(
-    client: AnalyzeAsyncClient, mocked: aioresponses
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
 ) -> None:
     """image: a list of named images, no video, with the prompt that refers to them."""
     body = await sent_body(
-        client,
-        mocked,
+        mocked_client,
+        mocked_api,
         image=[
             AnalyzeImageInput(name="before", url="https://example.com/1.png"),
             {"name": "after", "asset_id": "asset-2"},  # a dict with the wire keys works too
@@ -252,16 +252,19 @@ async def test_images_are_sent_instead_of_a_video(
     ],
 )
 async def test_each_parameter_is_sent_only_when_given(
-    client: AnalyzeAsyncClient, mocked: aioresponses, given: dict[str, Any], sent: dict[str, Any]
+    mocked_client: AnalyzeAsyncClient,
+    mocked_api: aioresponses,
+    given: dict[str, Any],
+    sent: dict[str, Any],
 ) -> None:
     """A general request carries exactly video, prompt and what was given (OMIT semantics);
     model names the SDK does not know are sent as given."""
-    body = await sent_body(client, mocked, **GENERAL, **given)
+    body = await sent_body(mocked_client, mocked_api, **GENERAL, **given)
     assert body == {"video": VIDEO_WIRE, "prompt": "p", **sent}
 
 
 async def test_dicts_and_models_send_the_same_body(
-    client: AnalyzeAsyncClient, mocked: aioresponses
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
 ) -> None:
     """A segment format given as its JSON (a manifest's form) sends what the models send."""
     as_models = AnalyzeRequest(
@@ -284,7 +287,7 @@ async def test_dicts_and_models_send_the_same_body(
         ' "time_ranges": [{"start_time": 0, "end_time": 5}, {"start_time": 5, "end_time": 10}]}]}}'
     )
     assert AnalyzeRequest.from_dict(as_json).wire_body() == as_models.wire_body()
-    body = await sent_body(client, mocked, **{**as_json, "video": VIDEO})
+    body = await sent_body(mocked_client, mocked_api, **{**as_json, "video": VIDEO})
     assert body == as_models.wire_body()
 
 
@@ -323,16 +326,19 @@ async def test_dicts_and_models_send_the_same_body(
     ],
 )
 async def test_a_bad_value_is_refused_before_sending(
-    client: AnalyzeAsyncClient, mocked: aioresponses, overrides: dict[str, Any], parameter: str
+    mocked_client: AnalyzeAsyncClient,
+    mocked_api: aioresponses,
+    overrides: dict[str, Any],
+    parameter: str,
 ) -> None:
     """Each value rule raises InvalidRequestError naming the parameter; nothing is sent."""
     request = {**GENERAL, **overrides}
     if "prompt_v2" in overrides:
         del request["prompt"]
     with pytest.raises(InvalidRequestError) as info:
-        await client.tasks.create(**request)
+        await mocked_client.tasks.create(**request)
     assert info.value.parameter == parameter
-    assert sent_count(mocked) == 0
+    assert sent_count(mocked_api) == 0
 
 
 SEGMENT_FIELD = {"name": "n", "type": "string", "description": "d"}
@@ -462,18 +468,18 @@ def field(**changes: Any) -> dict[str, Any]:
     ],
 )
 async def test_a_bad_segment_format_is_refused_naming_where(
-    client: AnalyzeAsyncClient,
-    mocked: aioresponses,
+    mocked_client: AnalyzeAsyncClient,
+    mocked_api: aioresponses,
     response_format: dict[str, Any],
     parameter: str,
 ) -> None:
     """Segment definitions follow the platform's rules; the error points into the structure."""
     with pytest.raises(InvalidRequestError) as info:
-        await client.tasks.create(
+        await mocked_client.tasks.create(
             **{**SEGMENTING, "model_name": "pegasus1.6", "response_format": response_format}
         )
     assert info.value.parameter == parameter
-    assert sent_count(mocked) == 0
+    assert sent_count(mocked_api) == 0
 
 
 @pytest.mark.parametrize(
@@ -498,14 +504,14 @@ async def test_a_bad_segment_format_is_refused_naming_where(
     ],
 )
 async def test_bad_images_are_refused(
-    client: AnalyzeAsyncClient, mocked: aioresponses, images: Any, parameter: str
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses, images: Any, parameter: str
 ) -> None:
     """1-20 images, names of letters/digits/_ used once, exactly one HTTPS/asset/base64
     source of at most 20 MiB each."""
     with pytest.raises(InvalidRequestError) as info:
-        await client.tasks.create(**{**IMAGES, "image": images})
+        await mocked_client.tasks.create(**{**IMAGES, "image": images})
     assert info.value.parameter == parameter
-    assert sent_count(mocked) == 0
+    assert sent_count(mocked_api) == 0
 
 
 # -- what is refused, together -----------------------------------------------------------------
@@ -609,13 +615,16 @@ async def test_bad_images_are_refused(
     ],
 )
 async def test_rules_between_parameters_are_checked_before_sending(
-    client: AnalyzeAsyncClient, mocked: aioresponses, request_: dict[str, Any], parameter: str
+    mocked_client: AnalyzeAsyncClient,
+    mocked_api: aioresponses,
+    request_: dict[str, Any],
+    parameter: str,
 ) -> None:
     """Each documented rule between parameters names the parameter to change; nothing sent."""
     with pytest.raises(InvalidRequestError) as info:
-        await client.tasks.create(**request_)
+        await mocked_client.tasks.create(**request_)
     assert info.value.parameter == parameter
-    assert sent_count(mocked) == 0
+    assert sent_count(mocked_api) == 0
 
 
 @pytest.mark.parametrize(
@@ -638,10 +647,10 @@ async def test_rules_between_parameters_are_checked_before_sending(
     ],
 )
 async def test_combinations_the_platform_allows_are_sent(
-    client: AnalyzeAsyncClient, mocked: aioresponses, request_: dict[str, Any]
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses, request_: dict[str, Any]
 ) -> None:
     """Boundary values, and model names the SDK does not know, pass on to the server."""
-    body = await sent_body(client, mocked, **request_)
+    body = await sent_body(mocked_client, mocked_api, **request_)
     assert set(body) == set(request_)
 
 
@@ -649,24 +658,24 @@ async def test_combinations_the_platform_allows_are_sent(
 
 
 async def test_list_sends_each_filter_only_when_given(
-    client: AnalyzeAsyncClient, mocked: aioresponses
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
 ) -> None:
     """video_url, asset_id, analysis_mode and status go out as query parameters when set."""
     page = {"data": [], "page_info": {"total_page": 0}}
-    mocked.get(f"{TASKS}?page_limit=5", payload=page)
-    mocked.get(
+    mocked_api.get(f"{TASKS}?page_limit=5", payload=page)
+    mocked_api.get(
         f"{TASKS}?status=canceled&video_url=https%3A%2F%2Fe.com%2Fa.mp4%3Fx%3D1%26y%3D2"
         "&asset_id=asset-1&analysis_mode=time_based_metadata",
         payload=page,
     )
-    await client.tasks.list(page_limit=5)
-    await client.tasks.list(
+    await mocked_client.tasks.list(page_limit=5)
+    await mocked_client.tasks.list(
         status="canceled",
         video_url="https://e.com/a.mp4?x=1&y=2",
         asset_id="asset-1",
         analysis_mode=AnalysisMode.TIME_BASED_METADATA,
     )
-    [(_, first, _), (_, second, _)] = calls(mocked)
+    [(_, first, _), (_, second, _)] = calls(mocked_api)
     assert parse_qs(urlsplit(first).query) == {"page_limit": ["5"]}
     assert parse_qs(urlsplit(second).query) == {
         "status": ["canceled"],
@@ -677,19 +686,22 @@ async def test_list_sends_each_filter_only_when_given(
 
 
 async def test_iter_passes_its_filters_to_every_page(
-    client: AnalyzeAsyncClient, mocked: aioresponses
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
 ) -> None:
     """iter asks each page with the same filters."""
     task = {"task_id": "t", "status": "ready", "created_at": "2024-01-01T00:00:00Z"}
     for page in (1, 2):
-        mocked.get(
+        mocked_api.get(
             f"{TASKS}?page={page}&page_limit=1&asset_id=a1&analysis_mode=general",
             payload={"data": [task], "page_info": {"total_page": 2}},
         )
     found = [
-        t async for t in client.tasks.iter(asset_id="a1", analysis_mode="general", page_limit=1)
+        t
+        async for t in mocked_client.tasks.iter(
+            asset_id="a1", analysis_mode="general", page_limit=1
+        )
     ]
-    assert len(found) == 2 and sent_count(mocked) == 2
+    assert len(found) == 2 and sent_count(mocked_api) == 2
 
 
 @pytest.mark.parametrize(
@@ -704,14 +716,17 @@ async def test_iter_passes_its_filters_to_every_page(
     ],
 )
 async def test_bad_list_filters_are_refused_before_sending(
-    client: AnalyzeAsyncClient, mocked: aioresponses, kwargs: dict[str, Any], parameter: str
+    mocked_client: AnalyzeAsyncClient,
+    mocked_api: aioresponses,
+    kwargs: dict[str, Any],
+    parameter: str,
 ) -> None:
     """Filters are checked in list and iter; nothing is sent."""
-    for call in (client.tasks.list(**kwargs), _first(client.tasks.iter(**kwargs))):
+    for call in (mocked_client.tasks.list(**kwargs), _first(mocked_client.tasks.iter(**kwargs))):
         with pytest.raises(InvalidRequestError) as info:
             await call
         assert info.value.parameter == parameter
-    assert sent_count(mocked) == 0
+    assert sent_count(mocked_api) == 0
 
 
 async def _first(iterator: Any) -> Any:

@@ -61,7 +61,7 @@ class Server:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[Server]:
+async def hostile_server() -> AsyncIterator[Server]:
     server = Server()
     await server.server.start_server()
     try:
@@ -98,7 +98,7 @@ async def peak_memory_of(call: Awaitable[Any]) -> tuple[int, BaseException | Non
 # -- body caps -----------------------------------------------------------------------------------
 
 
-async def test_a_gzip_bomb_never_inflates_past_the_cap(server: Server) -> None:
+async def test_a_gzip_bomb_never_inflates_past_the_cap(hostile_server: Server) -> None:
     """64 MiB of JSON sent as ~64 KiB of gzip: ResponseTooLargeError once 1 MiB is decoded,
     and memory stays a small multiple of the cap (the body was read whole before: +614 MiB
     for a 299 KiB bomb)."""
@@ -109,8 +109,8 @@ async def test_a_gzip_bomb_never_inflates_past_the_cap(server: Server) -> None:
         headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
         return web.Response(body=bomb, headers=headers)
 
-    server.handler = handler
-    async with server.client(max_response_bytes=CAP) as client:
+    hostile_server.handler = handler
+    async with hostile_server.client(max_response_bytes=CAP) as client:
         peak, error = await peak_memory_of(client.tasks.retrieve("t1"))
     assert isinstance(error, ResponseTooLargeError), error
     assert isinstance(error, ResponseValidationError)
@@ -119,7 +119,7 @@ async def test_a_gzip_bomb_never_inflates_past_the_cap(server: Server) -> None:
     assert peak < 8 * CAP, f"peak {peak / MiB:.1f} MiB"
 
 
-async def test_an_endless_body_is_cut_at_the_cap(server: Server) -> None:
+async def test_an_endless_body_is_cut_at_the_cap(hostile_server: Server) -> None:
     """A body with no Content-Length that never ends is read only up to the cap."""
     sent = 0
 
@@ -136,28 +136,28 @@ async def test_an_endless_body_is_cut_at_the_cap(server: Server) -> None:
             pass
         return response
 
-    server.handler = handler
-    async with server.client(max_response_bytes=CAP) as client:
+    hostile_server.handler = handler
+    async with hostile_server.client(max_response_bytes=CAP) as client:
         peak, error = await peak_memory_of(client.tasks.retrieve("t1"))
     assert isinstance(error, ResponseTooLargeError), error
     assert peak < 8 * CAP
     assert sent < 100 * MiB  # the connection was dropped, not drained
 
 
-async def test_a_declared_length_over_the_cap_is_refused_unread(server: Server) -> None:
+async def test_a_declared_length_over_the_cap_is_refused_unread(hostile_server: Server) -> None:
     """A Content-Length above the cap is refused from the header, before the body is read."""
     body = json.dumps(task_json(pad="x" * (2 * CAP))).encode()
 
     async def handler(_: web.Request) -> web.Response:
         return web.Response(body=body, content_type="application/json")
 
-    server.handler = handler
-    async with server.client(max_response_bytes=CAP) as client:
+    hostile_server.handler = handler
+    async with hostile_server.client(max_response_bytes=CAP) as client:
         with pytest.raises(ResponseTooLargeError, match="1,048,576"):
             await client.tasks.retrieve("t1")
 
 
-async def test_a_body_at_the_cap_is_fine(server: Server) -> None:
+async def test_a_body_at_the_cap_is_fine(hostile_server: Server) -> None:
     """The cap is on the decoded size and inclusive: a body of exactly the cap is decoded,
     compressed or not."""
     overhead = len(json.dumps(task_json(pad="")))
@@ -168,25 +168,25 @@ async def test_a_body_at_the_cap_is_fine(server: Server) -> None:
         async def handler(_: web.Request, data: bytes = encoded, h: Any = headers) -> web.Response:
             return web.Response(body=data, headers={**h, "Content-Type": "application/json"})
 
-        server.handler = handler
-        async with server.client(max_response_bytes=CAP) as client:
+        hostile_server.handler = handler
+        async with hostile_server.client(max_response_bytes=CAP) as client:
             assert (await client.tasks.retrieve("t1")).task_id == "t1"
 
 
-async def test_a_too_large_answer_is_not_retried(server: Server) -> None:
+async def test_a_too_large_answer_is_not_retried(hostile_server: Server) -> None:
     """The same request would get the same body: one request, no retry."""
 
     async def handler(_: web.Request) -> web.Response:
         return web.Response(body=b" " * (CAP + 1), content_type="application/json")
 
-    server.handler = handler
-    async with server.client(max_response_bytes=CAP, max_retries=3) as client:
+    hostile_server.handler = handler
+    async with hostile_server.client(max_response_bytes=CAP, max_retries=3) as client:
         with pytest.raises(ResponseTooLargeError):
             await client.tasks.retrieve("t1")
-    assert server.requests == 1
+    assert hostile_server.requests == 1
 
 
-async def test_a_huge_error_body_keeps_a_prefix_and_its_status(server: Server) -> None:
+async def test_a_huge_error_body_keeps_a_prefix_and_its_status(hostile_server: Server) -> None:
     """A 503 with a 20 MiB body is still a retryable 503 (not "too large"); its .body keeps
     only a bounded prefix."""
 
@@ -202,8 +202,8 @@ async def test_a_huge_error_body_keeps_a_prefix_and_its_status(server: Server) -
             pass
         return response
 
-    server.handler = handler
-    async with server.client() as client:
+    hostile_server.handler = handler
+    async with hostile_server.client() as client:
         peak, error = await peak_memory_of(client.tasks.retrieve("t1"))
     assert isinstance(error, InternalServerError), error
     assert error.status_code == 503
@@ -233,7 +233,7 @@ def test_the_default_cap_and_its_checks() -> None:
 # -- what held up: redirects and slow bodies ------------------------------------------------------
 
 
-async def test_redirects_are_not_followed_and_the_key_stays_home(server: Server) -> None:
+async def test_redirects_are_not_followed_and_the_key_stays_home(hostile_server: Server) -> None:
     """A 302 to another host is an error for the caller; the other host sees no request (so
     never the key)."""
     elsewhere = Server()
@@ -247,19 +247,19 @@ async def test_redirects_are_not_followed_and_the_key_stays_home(server: Server)
     async def redirect(_: web.Request) -> web.Response:
         raise web.HTTPFound(elsewhere.base_url + "/analyze/tasks/t1")
 
-    elsewhere.handler, server.handler = steal, redirect
+    elsewhere.handler, hostile_server.handler = steal, redirect
     try:
-        async with server.client(max_retries=3) as client:
+        async with hostile_server.client(max_retries=3) as client:
             with pytest.raises(APIStatusError) as info:
                 await client.tasks.retrieve("t1")
     finally:
         await elsewhere.server.close()
     assert info.value.status_code == 302
     assert seen == [] and elsewhere.requests == 0
-    assert server.requests == 1
+    assert hostile_server.requests == 1
 
 
-async def test_a_trickled_body_is_bounded_by_the_request_timeout(server: Server) -> None:
+async def test_a_trickled_body_is_bounded_by_the_request_timeout(hostile_server: Server) -> None:
     """Slowloris: a server that sends headers, then a byte now and then, for ever, ends in
     APITimeoutError after the request timeout instead of holding the call."""
     stop = asyncio.Event()
@@ -276,9 +276,9 @@ async def test_a_trickled_body_is_bounded_by_the_request_timeout(server: Server)
             pass
         return response
 
-    server.handler = handler
+    hostile_server.handler = handler
     try:
-        async with server.client(timeout=0.5) as client:
+        async with hostile_server.client(timeout=0.5) as client:
             with pytest.raises(APITimeoutError):
                 await asyncio.wait_for(client.tasks.retrieve("t1"), timeout=30)
     finally:

@@ -25,9 +25,8 @@ from asyncanalyze.emulator import Emulator, FaultConfig
 from asyncanalyze.testing import emulator_client
 
 from .._helpers import sent_count, task_json
-from ..conftest import BASE_URL
+from ..conftest import BASE_URL, EMULATOR_SPEED
 
-SPEED = 400.0
 # Longer than the largest poll gap (20 s) and the sweep interval (8 s), in emulated seconds.
 QUIET = 2 * 20.0
 
@@ -49,7 +48,7 @@ def acquired(client: AnalyzeAsyncClient) -> int:
 
 
 async def emulated(seconds: float) -> None:
-    await asyncio.sleep(seconds / SPEED)
+    await asyncio.sleep(seconds / EMULATOR_SPEED)
 
 
 async def until(condition: Callable[[], bool], *, within: float = 5.0) -> None:
@@ -72,68 +71,67 @@ async def assert_quiet_and_released(emu: Emulator, client: AnalyzeAsyncClient) -
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator(speed=SPEED) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-async def client(emu: Emulator) -> AsyncIterator[AnalyzeAsyncClient]:
-    async with emulator_client(emu, connection_limit=1) as client:
+async def one_connection_client(sped_up_emulator: Emulator) -> AsyncIterator[AnalyzeAsyncClient]:
+    async with emulator_client(sped_up_emulator, connection_limit=1) as client:
         yield client
 
 
 async def test_cancelling_await_result_stops_polling_and_frees_the_connection(
-    emu: Emulator, client: AnalyzeAsyncClient
+    sped_up_emulator: Emulator, one_connection_client: AnalyzeAsyncClient
 ) -> None:
     """A cancelled await_result sends nothing more and holds no connection."""
-    created = await client.tasks.create(video=long_video(1), prompt="p")
-    waiter = asyncio.create_task(client.tasks.await_result(created))
-    await until(lambda: emu.stats()["polls"].get(created.task_id, 0) >= 2)
+    created = await one_connection_client.tasks.create(video=long_video(1), prompt="p")
+    waiter = asyncio.create_task(one_connection_client.tasks.await_result(created))
+    await until(lambda: sped_up_emulator.stats()["polls"].get(created.task_id, 0) >= 2)
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
-    await assert_quiet_and_released(emu, client)
+    await assert_quiet_and_released(sped_up_emulator, one_connection_client)
 
 
 async def test_cancelling_during_a_request_frees_the_connection(
-    emu: Emulator, client: AnalyzeAsyncClient
+    sped_up_emulator: Emulator, one_connection_client: AnalyzeAsyncClient
 ) -> None:
     """Cancelled while its poll is on the wire, a wait gives the connection back at once."""
-    created = await client.tasks.create(video=long_video(2), prompt="p")
-    emu.set_faults(retrieve=FaultConfig(latency=0.5))  # real seconds: the poll hangs
-    waiter = asyncio.create_task(client.tasks.await_result(created))
-    await until(lambda: emu.stats()["requests"].get("retrieve", 0) >= 1)
-    assert acquired(client) == 1
+    created = await one_connection_client.tasks.create(video=long_video(2), prompt="p")
+    sped_up_emulator.set_faults(retrieve=FaultConfig(latency=0.5))  # real seconds: the poll hangs
+    waiter = asyncio.create_task(one_connection_client.tasks.await_result(created))
+    await until(lambda: sped_up_emulator.stats()["requests"].get("retrieve", 0) >= 1)
+    assert acquired(one_connection_client) == 1
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
-    emu.set_faults()
-    await assert_quiet_and_released(emu, client)
+    sped_up_emulator.set_faults()
+    await assert_quiet_and_released(sped_up_emulator, one_connection_client)
 
 
 async def test_cancelling_as_completed_stops_polling_and_frees_the_connection(
-    emu: Emulator, client: AnalyzeAsyncClient
+    sped_up_emulator: Emulator, one_connection_client: AnalyzeAsyncClient
 ) -> None:
     """A cancelled as_completed consumer leaves no wait, poll or connection behind."""
-    created = [await client.tasks.create(video=long_video(10 + i), prompt="p") for i in range(3)]
+    created = [
+        await one_connection_client.tasks.create(video=long_video(10 + i), prompt="p")
+        for i in range(3)
+    ]
 
     async def consume() -> None:
-        async for _ in client.tasks.as_completed(created):
+        async for _ in one_connection_client.tasks.as_completed(created):
             pass
 
     consumer = asyncio.create_task(consume())
-    await until(lambda: sum(emu.stats()["polls"].values()) >= 6)
+    await until(lambda: sum(sped_up_emulator.stats()["polls"].values()) >= 6)
     consumer.cancel()
     with pytest.raises(asyncio.CancelledError):
         await consumer
-    await assert_quiet_and_released(emu, client)
+    await assert_quiet_and_released(sped_up_emulator, one_connection_client)
 
 
-async def test_cancelling_analyze_many_in_bulk_mode_stops_everything(emu: Emulator) -> None:
+async def test_cancelling_analyze_many_in_bulk_mode_stops_everything(
+    sped_up_emulator: Emulator,
+) -> None:
     """A cancelled analyze_many (sweeping 20 tasks) stops creating and polling, and its
     workers, scheduler and connections are all gone."""
-    async with emulator_client(emu, connection_limit=4) as client:
+    async with emulator_client(sped_up_emulator, connection_limit=4) as client:
         requests = (AnalyzeRequest(video=long_video(100 + i), prompt="p") for i in range(40))
 
         async def consume() -> None:
@@ -141,20 +139,22 @@ async def test_cancelling_analyze_many_in_bulk_mode_stops_everything(emu: Emulat
                 pass
 
         consumer = asyncio.create_task(consume())
-        await until(lambda: emu.stats()["requests"].get("list", 0) >= 2)
+        await until(lambda: sped_up_emulator.stats()["requests"].get("list", 0) >= 2)
         consumer.cancel()
         with pytest.raises(asyncio.CancelledError):
             await consumer
-        assert emu.stats()["creates"] == 20  # the other 20 were never read from the input
-        await assert_quiet_and_released(emu, client)
+        assert (
+            sped_up_emulator.stats()["creates"] == 20
+        )  # the other 20 were never read from the input
+        await assert_quiet_and_released(sped_up_emulator, client)
         runner = client.tasks._scheduler._runner if client.tasks._scheduler else None
         assert runner is None or runner.done()
 
 
-async def test_cancelling_analyze_many_while_creates_hang(emu: Emulator) -> None:
+async def test_cancelling_analyze_many_while_creates_hang(sped_up_emulator: Emulator) -> None:
     """Cancelled with its creates on the wire, analyze_many frees every connection."""
-    emu.set_faults(create=FaultConfig(latency=0.5))
-    async with emulator_client(emu, connection_limit=3) as client:
+    sped_up_emulator.set_faults(create=FaultConfig(latency=0.5))
+    async with emulator_client(sped_up_emulator, connection_limit=3) as client:
         requests = [AnalyzeRequest(video=long_video(200 + i), prompt="p") for i in range(6)]
 
         async def consume() -> None:
@@ -162,13 +162,13 @@ async def test_cancelling_analyze_many_while_creates_hang(emu: Emulator) -> None
                 pass
 
         consumer = asyncio.create_task(consume())
-        await until(lambda: emu.stats()["requests"].get("create", 0) >= 3)
+        await until(lambda: sped_up_emulator.stats()["requests"].get("create", 0) >= 3)
         assert acquired(client) == 3
         consumer.cancel()
         with pytest.raises(asyncio.CancelledError):
             await consumer
-        emu.set_faults()
-        await assert_quiet_and_released(emu, client)
+        sped_up_emulator.set_faults()
+        await assert_quiet_and_released(sped_up_emulator, client)
 
 
 def client_tasks(tasks: set[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
@@ -177,13 +177,13 @@ def client_tasks(tasks: set[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
     return {t for t in tasks if t.get_coro().__qualname__ != "RequestHandler.start"}
 
 
-async def test_closing_the_client_ends_pending_waits(emu: Emulator) -> None:
+async def test_closing_the_client_ends_pending_waits(sped_up_emulator: Emulator) -> None:
     """aclose() while coroutines wait ends each wait with ClientStateError and leaves no task."""
     before = asyncio.all_tasks()
-    client = emulator_client(emu)
+    client = emulator_client(sped_up_emulator)
     created = await client.tasks.create(video=long_video(300), prompt="p")
     waiter = asyncio.create_task(client.tasks.await_result(created))
-    await until(lambda: emu.stats()["polls"].get(created.task_id, 0) >= 1)
+    await until(lambda: sped_up_emulator.stats()["polls"].get(created.task_id, 0) >= 1)
     await client.aclose()
     with pytest.raises(ClientStateError):
         await waiter
@@ -216,7 +216,7 @@ CALLS: dict[str, Callable[[AnalyzeAsyncClient], Awaitable[Any]]] = {
 
 
 @pytest.fixture
-def answered() -> Iterator[aioresponses]:
+def answering_mock() -> Iterator[aioresponses]:
     with aioresponses() as mock:
         tasks = re.compile(re.escape(f"{BASE_URL}/analyze/tasks") + r"(\?.*)?$")
         one = re.compile(re.escape(f"{BASE_URL}/analyze/tasks/") + r".+")
@@ -230,21 +230,21 @@ def answered() -> Iterator[aioresponses]:
 
 @pytest.mark.parametrize("name", sorted(CALLS))
 async def test_every_call_on_a_closed_client_is_a_client_state_error(
-    name: str, answered: aioresponses
+    name: str, answering_mock: aioresponses
 ) -> None:
     """After aclose(), each public call raises ClientStateError and sends nothing."""
     client = AnalyzeAsyncClient(api_key="k", base_url=BASE_URL)
     await client.tasks.retrieve("t1")
     await client.aclose()
-    sent = sent_count(answered)
+    sent = sent_count(answering_mock)
     with pytest.raises(ClientStateError, match="closed"):
         await CALLS[name](client)
-    assert sent_count(answered) == sent
+    assert sent_count(answering_mock) == sent
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_every_call_from_another_loop_is_a_client_state_error(
-    name: str, answered: aioresponses
+    name: str, answering_mock: aioresponses
 ) -> None:
     """A client bound to one loop raises ClientStateError for each call made in another."""
     client = AnalyzeAsyncClient(api_key="k", base_url=BASE_URL)
@@ -254,19 +254,19 @@ def test_every_call_from_another_loop_is_a_client_state_error(
         await client._transport.aclose()  # only the pool, so the client stays bound
 
     asyncio.run(first_loop())
-    sent = sent_count(answered)
+    sent = sent_count(answering_mock)
 
     async def second_loop() -> None:
         with pytest.raises(ClientStateError, match="another event loop"):
             await CALLS[name](client)
 
     asyncio.run(second_loop())
-    assert sent_count(answered) == sent
+    assert sent_count(answering_mock) == sent
 
 
-async def test_client_built_without_a_running_loop_runs_a_batch(emu: Emulator) -> None:
+async def test_client_built_without_a_running_loop_runs_a_batch(sped_up_emulator: Emulator) -> None:
     """A client constructed where no loop runs (module level, a thread) works once used."""
-    client = await asyncio.to_thread(emulator_client, emu)
+    client = await asyncio.to_thread(emulator_client, sped_up_emulator)
     async with client:
         outcomes = await _collect(
             client.tasks.analyze_many(

@@ -19,16 +19,18 @@ TASKS = f"{BASE_URL}/analyze/tasks"
 
 
 async def test_debug_log_has_request_facts(
-    client: AnalyzeAsyncClient, mocked: aioresponses, caplog: pytest.LogCaptureFixture
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses, caplog: pytest.LogCaptureFixture
 ) -> None:
     """At DEBUG every attempt is logged, retries and failures included."""
-    mocked.get(f"{TASKS}/t1", status=503)
-    mocked.get(f"{TASKS}/t1", payload=task_json())
-    mocked.post(TASKS, status=401, payload={"code": "api_key_invalid", "message": "bad key"})
+    mocked_api.get(f"{TASKS}/t1", status=503)
+    mocked_api.get(f"{TASKS}/t1", payload=task_json())
+    mocked_api.post(TASKS, status=401, payload={"code": "api_key_invalid", "message": "bad key"})
     with caplog.at_level(logging.DEBUG, logger="asyncanalyze"):
-        await client.tasks.retrieve("t1")
+        await mocked_client.tasks.retrieve("t1")
         with pytest.raises(AuthenticationError):
-            await client.tasks.create(video=VideoContext_Url(url="https://e.com/v.mp4"), prompt="p")
+            await mocked_client.tasks.create(
+                video=VideoContext_Url(url="https://e.com/v.mp4"), prompt="p"
+            )
     messages = [record.getMessage() for record in caplog.records]
     assert any("GET /analyze/tasks/t1 -> 503 (attempt 1" in m for m in messages)
     assert any("GET /analyze/tasks/t1 -> 200 (attempt 2" in m for m in messages)

@@ -32,54 +32,56 @@ def queue(mocked: aioresponses, *statuses: str) -> None:
 
 
 async def test_polls_until_ready_with_growing_gaps(
-    client: AnalyzeAsyncClient, mocked: aioresponses, sleep: RecordingSleep
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses, recorded_sleep: RecordingSleep
 ) -> None:
     """Polls back off per PollPolicy (1, 2, 4 s here) and return the ready task."""
-    queue(mocked, "queued", "pending", "processing", "ready")
-    task = await client.tasks.await_result("t1")
+    queue(mocked_api, "queued", "pending", "processing", "ready")
+    task = await mocked_client.tasks.await_result("t1")
     assert task.status == "ready" and task.result is not None
-    assert sleep.waits == [1.0, 2.0, 4.0]
+    assert recorded_sleep.waits == [1.0, 2.0, 4.0]
 
 
 async def test_just_created_task_skips_the_first_poll(
-    client: AnalyzeAsyncClient, mocked: aioresponses, sleep: RecordingSleep
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses, recorded_sleep: RecordingSleep
 ) -> None:
     """Given a CreateAnalyzeTaskResponse, the first poll waits initial_delay first."""
-    queue(mocked, "ready")
-    await client.tasks.await_result(CreateAnalyzeTaskResponse(task_id="t1", status="queued"))  # type: ignore[arg-type]
-    assert sleep.waits == [1.0]
+    queue(mocked_api, "ready")
+    await mocked_client.tasks.await_result(CreateAnalyzeTaskResponse(task_id="t1", status="queued"))  # type: ignore[arg-type]
+    assert recorded_sleep.waits == [1.0]
 
 
 async def test_failed_task_raises_with_the_task(
-    client: AnalyzeAsyncClient, mocked: aioresponses
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
 ) -> None:
     """failed ends the wait with TaskFailedError carrying the final task."""
-    queue(mocked, "processing", "failed")
+    queue(mocked_api, "processing", "failed")
     with pytest.raises(TaskFailedError) as info:
-        await client.tasks.await_result("t1")
+        await mocked_client.tasks.await_result("t1")
     assert info.value.task.status == "failed"
     assert "Video too long" in str(info.value)
 
 
-async def test_canceled_task_raises(client: AnalyzeAsyncClient, mocked: aioresponses) -> None:
+async def test_canceled_task_raises(
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+) -> None:
     """canceled is terminal and raises TaskFailedError too."""
-    queue(mocked, "canceled")
+    queue(mocked_api, "canceled")
     with pytest.raises(TaskFailedError):
-        await client.tasks.await_result("t1")
+        await mocked_client.tasks.await_result("t1")
 
 
 async def test_unknown_status_keeps_polling(
-    client: AnalyzeAsyncClient, mocked: aioresponses
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
 ) -> None:
     """A status the SDK has never seen is treated as not terminal."""
-    queue(mocked, "warming_up", "ready")
-    assert (await client.tasks.await_result("t1")).status == "ready"
+    queue(mocked_api, "warming_up", "ready")
+    assert (await mocked_client.tasks.await_result("t1")).status == "ready"
 
 
-async def test_timeout_raises_with_last_task(mocked: aioresponses) -> None:
+async def test_timeout_raises_with_last_task(mocked_api: aioresponses) -> None:
     """Past the deadline, PollTimeoutError (a TimeoutError) carries the last task seen."""
     fake = RecordingSleep()
-    mocked.get(TASK_URL, payload=task_json("processing", task_id="t1"), repeat=True)
+    mocked_api.get(TASK_URL, payload=task_json("processing", task_id="t1"), repeat=True)
     async with AnalyzeAsyncClient(
         api_key="k",
         base_url=BASE_URL,
@@ -92,57 +94,61 @@ async def test_timeout_raises_with_last_task(mocked: aioresponses) -> None:
     assert isinstance(info.value, TimeoutError)
     assert info.value.task is not None and info.value.task.status == "processing"
     assert fake.now - 1000.0 == pytest.approx(9.0)
-    assert sent_count(mocked) == 5  # at 0, 2, 4, 6, 8; the deadline at 9 ends the wait
+    assert sent_count(mocked_api) == 5  # at 0, 2, 4, 6, 8; the deadline at 9 ends the wait
 
 
 @pytest.mark.parametrize(("status", "error"), [(401, AuthenticationError), (404, NotFoundError)])
 async def test_fatal_errors_end_the_wait_at_once(
-    client: AnalyzeAsyncClient, mocked: aioresponses, status: int, error: type[Exception]
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses, status: int, error: type[Exception]
 ) -> None:
     """401/403/404 stop polling immediately: one request, no loop."""
-    mocked.get(TASK_URL, status=status, repeat=True)
+    mocked_api.get(TASK_URL, status=status, repeat=True)
     with pytest.raises(error):
-        await client.tasks.await_result("t1")
-    assert sent_count(mocked) == 1
+        await mocked_client.tasks.await_result("t1")
+    assert sent_count(mocked_api) == 1
 
 
 async def test_transient_failures_do_not_end_the_wait(
-    mocked: aioresponses, sleep: RecordingSleep
+    mocked_api: aioresponses, recorded_sleep: RecordingSleep
 ) -> None:
     """A poll that fails even after its request retries is retried at the next poll."""
-    mocked.get(TASK_URL, status=503)
-    mocked.get(TASK_URL, status=429)
-    mocked.get(TASK_URL, payload=task_json(task_id="t1"))
+    mocked_api.get(TASK_URL, status=503)
+    mocked_api.get(TASK_URL, status=429)
+    mocked_api.get(TASK_URL, payload=task_json(task_id="t1"))
     async with AnalyzeAsyncClient(
-        api_key="k", base_url=BASE_URL, sleep=sleep, clock=sleep.clock, max_retries=0
+        api_key="k",
+        base_url=BASE_URL,
+        sleep=recorded_sleep,
+        clock=recorded_sleep.clock,
+        max_retries=0,
     ) as client:
         assert (await client.tasks.await_result("t1")).status == "ready"
-    assert sent_count(mocked) == 3
+    assert sent_count(mocked_api) == 3
 
 
 async def test_status_callback_sees_each_change_once(
-    client: AnalyzeAsyncClient, mocked: aioresponses
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
 ) -> None:
     """on_status_change (sync or async) is called once per new status, in order."""
-    queue(mocked, "queued", "queued", "processing", "processing", "ready")
+    queue(mocked_api, "queued", "queued", "processing", "processing", "ready")
     seen: list[str] = []
 
     async def record(task: AnalyzeTaskResponse) -> None:
         seen.append(task.status.value)
 
-    await client.tasks.await_result("t1", on_status_change=record)
+    await mocked_client.tasks.await_result("t1", on_status_change=record)
     assert seen == ["queued", "processing", "ready"]
 
 
-async def test_cancelling_the_wait_stops_polling(mocked: aioresponses) -> None:
+async def test_cancelling_the_wait_stops_polling(mocked_api: aioresponses) -> None:
     """Cancelling await_result mid-wait stops it at once: no request after the cancellation."""
-    mocked.get(TASK_URL, payload=task_json("processing", task_id="t1"), repeat=True)
+    mocked_api.get(TASK_URL, payload=task_json("processing", task_id="t1"), repeat=True)
     third_poll_done = asyncio.Event()
 
     fake = RecordingSleep()
 
     async def sleep_until_third_poll(seconds: float) -> None:
-        if sent_count(mocked) >= 3:
+        if sent_count(mocked_api) >= 3:
             third_poll_done.set()
             await asyncio.Event().wait()  # parked here until cancelled
         await fake(seconds)
@@ -157,7 +163,7 @@ async def test_cancelling_the_wait_stops_polling(mocked: aioresponses) -> None:
             await waiter
         for _ in range(20):
             await asyncio.sleep(0)  # let anything still scheduled run; nothing should be
-        assert sent_count(mocked) == 3
+        assert sent_count(mocked_api) == 3
 
 
 def test_default_poll_policy_is_frugal() -> None:
@@ -172,7 +178,7 @@ def test_default_poll_policy_is_frugal() -> None:
 
 
 @pytest.mark.parametrize("timeout", [0, -1, "soon"])
-async def test_bad_timeout_is_refused(client: AnalyzeAsyncClient, timeout: object) -> None:
+async def test_bad_timeout_is_refused(mocked_client: AnalyzeAsyncClient, timeout: object) -> None:
     """A non-positive or non-number timeout is an InvalidRequestError before any poll."""
     with pytest.raises(ValueError, match="timeout"):
-        await client.tasks.await_result("t1", timeout=timeout)  # type: ignore[arg-type]
+        await mocked_client.tasks.await_result("t1", timeout=timeout)  # type: ignore[arg-type]

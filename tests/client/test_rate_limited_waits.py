@@ -162,7 +162,7 @@ class MisbehavingServer:
 
 
 @pytest.fixture
-async def served() -> AsyncIterator[tuple[MisbehavingServer, str]]:
+async def misbehaving_server() -> AsyncIterator[tuple[MisbehavingServer, str]]:
     server = MisbehavingServer(FastClock())
     runner = web.AppRunner(server.app(), access_log=None)
     await runner.setup()
@@ -177,11 +177,11 @@ async def served() -> AsyncIterator[tuple[MisbehavingServer, str]]:
 
 @pytest.mark.parametrize("bulk_threshold", [8, 10**9], ids=["sweeps", "per-task-polls"])
 async def test_create_then_await_result_under_rate_limits_never_starves(
-    served: tuple[MisbehavingServer, str], bulk_threshold: int
+    misbehaving_server: tuple[MisbehavingServer, str], bulk_threshold: int
 ) -> None:
     """200 x (create, await_result(timeout=120)) on 1 s tasks, 5 % 429 with rate-limit
     headers, 5 % 5xx, 1 % dropped connections: all 200 end ready, one task per create."""
-    server, base_url = served
+    server, base_url = misbehaving_server
     clock = server.clock
     async with AnalyzeAsyncClient(
         api_key="k",

@@ -73,18 +73,18 @@ def test_cancelled_paced_retrieves_give_their_turns_back() -> None:
     wait for the 200 dead slots, ~197 s)."""
 
     async def test(
-        mocked: aioresponses, client: AnalyzeAsyncClient, loop: asyncio.AbstractEventLoop
+        mocked_api: aioresponses, mocked_client: AnalyzeAsyncClient, loop: asyncio.AbstractEventLoop
     ) -> float:
-        mocked.get(TASK_URL, status=429, headers=one_a_second())
-        mocked.get(TASK_URL, callback=echo_task, repeat=True)
-        await client.tasks.retrieve("t0")  # meets the 429: the route is paced from now on
-        queued = [asyncio.create_task(client.tasks.retrieve(f"t{i}")) for i in range(200)]
+        mocked_api.get(TASK_URL, status=429, headers=one_a_second())
+        mocked_api.get(TASK_URL, callback=echo_task, repeat=True)
+        await mocked_client.tasks.retrieve("t0")  # meets the 429: the route is paced from now on
+        queued = [asyncio.create_task(mocked_client.tasks.retrieve(f"t{i}")) for i in range(200)]
         await asyncio.sleep(0.5)
         for task in queued:
             task.cancel()
         await asyncio.gather(*queued, return_exceptions=True)
         await asyncio.sleep(5)
-        return await elapsed(loop, client.tasks.retrieve("t-next"))
+        return await elapsed(loop, mocked_client.tasks.retrieve("t-next"))
 
     assert in_virtual_time(test) < 1.0
 
@@ -95,7 +95,7 @@ def test_leaving_a_quota_paced_batch_gives_the_create_slots_back() -> None:
     (it used to wait ~97 s)."""
 
     async def test(
-        mocked: aioresponses, client: AnalyzeAsyncClient, loop: asyncio.AbstractEventLoop
+        mocked_api: aioresponses, mocked_client: AnalyzeAsyncClient, loop: asyncio.AbstractEventLoop
     ) -> float:
         ids = itertools.count()
 
@@ -104,15 +104,17 @@ def test_leaving_a_quota_paced_batch_gives_the_create_slots_back() -> None:
                 status=202, payload={"task_id": f"t{next(ids)}", "status": "queued"}
             )
 
-        mocked.post(TASKS_URL, callback=created, repeat=True)
-        mocked.get(TASK_URL, callback=echo_task, repeat=True)
-        mocked.get(re.compile(re.escape(TASKS_URL) + r"\?.*"), payload={"data": []}, repeat=True)
+        mocked_api.post(TASKS_URL, callback=created, repeat=True)
+        mocked_api.get(TASK_URL, callback=echo_task, repeat=True)
+        mocked_api.get(
+            re.compile(re.escape(TASKS_URL) + r"\?.*"), payload={"data": []}, repeat=True
+        )
         requests = [AnalyzeRequest(video=VIDEO, prompt=f"p{i}") for i in range(200)]
-        batch = client.tasks.analyze_many(requests, concurrency=100)
+        batch = mocked_client.tasks.analyze_many(requests, concurrency=100)
         async for _ in batch:
             break
         await batch.aclose()
-        return await elapsed(loop, client.tasks.create(video=VIDEO, prompt="next"))
+        return await elapsed(loop, mocked_client.tasks.create(video=VIDEO, prompt="next"))
 
     assert in_virtual_time(test, creates_per_minute=60) <= 1.5
 
@@ -122,26 +124,26 @@ def test_aclose_wakes_senders_waiting_for_a_slot() -> None:
     the client is closed, with nothing more sent and no task of the client left running."""
 
     async def test(
-        mocked: aioresponses, client: AnalyzeAsyncClient, loop: asyncio.AbstractEventLoop
+        mocked_api: aioresponses, mocked_client: AnalyzeAsyncClient, loop: asyncio.AbstractEventLoop
     ) -> tuple[float, list[BaseException | None], int, set[asyncio.Task[Any]]]:
-        mocked.post(TASKS_URL, status=429, headers={"Retry-After": "30"})
-        mocked.get(TASK_URL, status=429, headers={"Retry-After": "30"})
-        mocked.post(TASKS_URL, status=202, payload={"task_id": "t1", "status": "queued"})
-        mocked.get(TASK_URL, callback=echo_task, repeat=True)
+        mocked_api.post(TASKS_URL, status=429, headers={"Retry-After": "30"})
+        mocked_api.get(TASK_URL, status=429, headers={"Retry-After": "30"})
+        mocked_api.post(TASKS_URL, status=202, payload={"task_id": "t1", "status": "queued"})
+        mocked_api.get(TASK_URL, callback=echo_task, repeat=True)
         calls = [
-            client.tasks.create(video=VIDEO, prompt="p"),
-            client.tasks.retrieve("t1"),
-            *(client.tasks.retrieve(f"t{i}") for i in range(5)),
+            mocked_client.tasks.create(video=VIDEO, prompt="p"),
+            mocked_client.tasks.retrieve("t1"),
+            *(mocked_client.tasks.retrieve(f"t{i}") for i in range(5)),
         ]
         waiting = [asyncio.ensure_future(call) for call in calls]
         await asyncio.sleep(1)
-        sent = sent_count(mocked)
+        sent = sent_count(mocked_api)
         started = loop.time()
-        await client.aclose()
+        await mocked_client.aclose()
         outcomes = await asyncio.gather(*waiting, return_exceptions=True)
         left = asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
         errors = [o if isinstance(o, BaseException) else None for o in outcomes]
-        return loop.time() - started, errors, sent_count(mocked) - sent, left
+        return loop.time() - started, errors, sent_count(mocked_api) - sent, left
 
     took, errors, sent_after_close, left = in_virtual_time(test)
     assert took < 0.1
@@ -155,14 +157,14 @@ def test_aclose_wakes_senders_in_a_retry_backoff() -> None:
     as the client is closed."""
 
     async def test(
-        mocked: aioresponses, client: AnalyzeAsyncClient, loop: asyncio.AbstractEventLoop
+        mocked_api: aioresponses, mocked_client: AnalyzeAsyncClient, loop: asyncio.AbstractEventLoop
     ) -> tuple[float, BaseException | None]:
-        mocked.get(TASK_URL, status=503, headers={"Retry-After": "30"})
-        mocked.get(TASK_URL, callback=echo_task, repeat=True)
-        waiting = asyncio.ensure_future(client.tasks.retrieve("t1"))
+        mocked_api.get(TASK_URL, status=503, headers={"Retry-After": "30"})
+        mocked_api.get(TASK_URL, callback=echo_task, repeat=True)
+        waiting = asyncio.ensure_future(mocked_client.tasks.retrieve("t1"))
         await asyncio.sleep(1)
         started = loop.time()
-        await client.aclose()
+        await mocked_client.aclose()
         (outcome,) = await asyncio.gather(waiting, return_exceptions=True)
         return loop.time() - started, outcome if isinstance(outcome, BaseException) else None
 
@@ -177,27 +179,31 @@ def test_a_per_call_timeout_bounds_the_wait_for_a_slot() -> None:
     waits its turn; without a per-call timeout it waits too."""
 
     async def test(
-        mocked: aioresponses, client: AnalyzeAsyncClient, loop: asyncio.AbstractEventLoop
+        mocked_api: aioresponses, mocked_client: AnalyzeAsyncClient, loop: asyncio.AbstractEventLoop
     ) -> tuple[float, BaseException | None, int, list[float]]:
-        mocked.get(TASK_URL, status=429, headers={"Retry-After": "30"})
-        mocked.get(TASK_URL, callback=echo_task, repeat=True)
-        first = asyncio.ensure_future(client.tasks.retrieve("t1"))
+        mocked_api.get(TASK_URL, status=429, headers={"Retry-After": "30"})
+        mocked_api.get(TASK_URL, callback=echo_task, repeat=True)
+        first = asyncio.ensure_future(mocked_client.tasks.retrieve("t1"))
         await asyncio.sleep(1)
-        sent = sent_count(mocked)
+        sent = sent_count(mocked_api)
         started = loop.time()
         try:
-            await client.tasks.retrieve("t2", request_options=RequestOptions(timeout_in_seconds=5))
+            await mocked_client.tasks.retrieve(
+                "t2", request_options=RequestOptions(timeout_in_seconds=5)
+            )
         except RateLimitError as exc:
             error: BaseException | None = exc
         else:
             error = None
         refused_after = loop.time() - started
-        sent_meanwhile = sent_count(mocked) - sent
+        sent_meanwhile = sent_count(mocked_api) - sent
         waits = await asyncio.gather(
             elapsed(loop, first),
             elapsed(
                 loop,
-                client.tasks.retrieve("t3", request_options=RequestOptions(timeout_in_seconds=40)),
+                mocked_client.tasks.retrieve(
+                    "t3", request_options=RequestOptions(timeout_in_seconds=40)
+                ),
             ),
         )
         return refused_after, error, sent_meanwhile, waits

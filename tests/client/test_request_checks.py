@@ -57,54 +57,54 @@ NOT_JSON = {
 
 @pytest.mark.parametrize("schema", NOT_JSON.values(), ids=NOT_JSON.keys())
 async def test_create_refuses_a_schema_that_is_not_json(
-    client: AnalyzeAsyncClient, mocked: aioresponses, schema: dict[str, Any]
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses, schema: dict[str, Any]
 ) -> None:
     """A response_format schema JSON cannot carry is an InvalidRequestError naming where,
     before anything is sent."""
     with pytest.raises(InvalidRequestError) as caught:
-        await client.tasks.create(
+        await mocked_client.tasks.create(
             video=VideoContext_Url(url="https://videos.example/a.mp4"),
             prompt="p",
             response_format=ResponseFormat(json_schema=schema),
         )
     assert caught.value.parameter.startswith("response_format.json_schema")
-    assert sent_count(mocked) == 0
+    assert sent_count(mocked_api) == 0
 
 
 async def test_schema_nesting_up_to_the_documented_limit_is_sent(
-    client: AnalyzeAsyncClient, mocked: aioresponses
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
 ) -> None:
     """A schema 64 levels deep is sent; one level more is refused."""
-    mocked.post(f"{BASE_URL}/analyze/tasks", payload={"task_id": "t1", "status": "queued"})
+    mocked_api.post(f"{BASE_URL}/analyze/tasks", payload={"task_id": "t1", "status": "queued"})
     deepest: Any = {}
     for _ in range(63):
         deepest = {"a": deepest}
     video = VideoContext_Url(url="https://videos.example/a.mp4")
-    await client.tasks.create(
+    await mocked_client.tasks.create(
         video=video, prompt="p", response_format=ResponseFormat(json_schema=deepest)
     )
     with pytest.raises(InvalidRequestError, match="64 levels"):
-        await client.tasks.create(
+        await mocked_client.tasks.create(
             video=video, prompt="p", response_format=ResponseFormat(json_schema={"a": deepest})
         )
-    assert sent_count(mocked) == 1
+    assert sent_count(mocked_api) == 1
 
 
 async def test_any_mapping_or_tuple_in_a_schema_is_sent_as_json(
-    client: AnalyzeAsyncClient, mocked: aioresponses
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
 ) -> None:
     """Mappings that are not dicts and tuples (which no JSON encoder takes as they are) are
     sent as objects and arrays."""
-    mocked.post(f"{BASE_URL}/analyze/tasks", payload={"task_id": "t1", "status": "queued"})
+    mocked_api.post(f"{BASE_URL}/analyze/tasks", payload={"task_id": "t1", "status": "queued"})
     schema = MappingProxyType(
         {"type": "object", "properties": MappingProxyType({"a": {"enum": ("x", "y")}})}
     )
-    await client.tasks.create(
+    await mocked_client.tasks.create(
         video=VideoContext_Url(url="https://videos.example/a.mp4"),
         prompt="p",
         response_format={"type": "json_schema", "json_schema": schema},
     )
-    ((_, requests),) = mocked.requests.items()
+    ((_, requests),) = mocked_api.requests.items()
     assert json_body(requests[0].kwargs)["response_format"]["json_schema"] == {
         "type": "object",
         "properties": {"a": {"enum": ["x", "y"]}},
@@ -112,15 +112,15 @@ async def test_any_mapping_or_tuple_in_a_schema_is_sent_as_json(
 
 
 async def test_a_prompt_that_is_not_unicode_is_refused(
-    client: AnalyzeAsyncClient, mocked: aioresponses
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
 ) -> None:
     """A lone surrogate in the prompt (no UTF-8 form) is refused before sending."""
     with pytest.raises(InvalidRequestError) as caught:
-        await client.tasks.create(
+        await mocked_client.tasks.create(
             video=VideoContext_Url(url="https://videos.example/a.mp4"), prompt="a\udc80b"
         )
     assert caught.value.parameter == "prompt"
-    assert sent_count(mocked) == 0
+    assert sent_count(mocked_api) == 0
 
 
 SLICE = 1 << 20  # larger than one slice of the sliced check and hash

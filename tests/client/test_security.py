@@ -43,14 +43,11 @@ from ..conftest import BASE_URL
 SECRET = "tlk_SECURITY_SECRET_never_shown_9f3a"
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TWELVE_LABS_API_KEY", raising=False)
-    monkeypatch.delenv("ASYNCANALYZE_BASE_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("no_key_or_base_url_in_environment")
 
 
 @pytest.fixture
-async def locked() -> AsyncIterator[Emulator]:
+async def key_locked_emulator() -> AsyncIterator[Emulator]:
     """An emulator that accepts only SECRET, with every endpoint failing now and then."""
     faults = {"*": FaultConfig(error_503=0.2, reset=0.1)}
     async with Emulator(speed=1000, api_key=SECRET, faults=faults, seed=3) as emulator:
@@ -105,13 +102,15 @@ async def exercise(client: AnalyzeAsyncClient) -> list[object]:
 
 
 async def test_key_never_in_logs_reprs_errors_or_tracebacks(
-    locked: Emulator, caplog: pytest.LogCaptureFixture
+    key_locked_emulator: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With every logger at DEBUG, nothing logged, printed or raised shows the key."""
     with caplog.at_level(logging.DEBUG):
-        async with emulator_client(locked, api_key=SECRET) as client:
+        async with emulator_client(key_locked_emulator, api_key=SECRET) as client:
             seen = await exercise(client)
-        async with AnalyzeAsyncClient(api_key=SECRET[:-1], base_url=locked.base_url) as wrong:
+        async with AnalyzeAsyncClient(
+            api_key=SECRET[:-1], base_url=key_locked_emulator.base_url
+        ) as wrong:
             with pytest.raises(AuthenticationError) as denied:
                 await wrong.tasks.list()
         seen += [wrong, denied.value]
@@ -163,10 +162,10 @@ def test_key_never_in_configuration_errors() -> None:
     ],
 )
 async def test_cli_never_prints_the_key(
-    locked: Emulator, argv: list[str], capsys: pytest.CaptureFixture[str]
+    key_locked_emulator: Emulator, argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """CLI output, verbose logs and error messages never show the key, success or failure."""
-    base = ["--base-url", locked.base_url, "--api-key", SECRET, "--plain"]
+    base = ["--base-url", key_locked_emulator.base_url, "--api-key", SECRET, "--plain"]
     # main() runs its own event loop: run it in a thread so this loop keeps serving.
     code = await asyncio.to_thread(main, [*base, *argv])
     captured = capsys.readouterr()
@@ -212,11 +211,11 @@ def test_cli_never_prints_the_key_it_was_refused_with(
         locked.close()
 
 
-async def test_aiohttp_error_chain_never_shows_the_key(mocked: aioresponses) -> None:
+async def test_aiohttp_error_chain_never_shows_the_key(mocked_api: aioresponses) -> None:
     """aiohttp errors that hold the request (and so the key) are not chained into ours."""
     url = f"{BASE_URL}/analyze/tasks/t1"
     info = RequestInfo(URL(url), "GET", CIMultiDictProxy(CIMultiDict({"x-api-key": SECRET})))
-    mocked.get(
+    mocked_api.get(
         url, exception=aiohttp.ClientResponseError(info, (), status=400, message="bad"), repeat=True
     )
     async with AnalyzeAsyncClient(api_key=SECRET, base_url=BASE_URL, max_retries=0) as client:

@@ -662,7 +662,7 @@ class Receiver:
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
+async def webhook_receiver() -> AsyncIterator[Receiver]:
     receiver = Receiver()
     await receiver.server.start_server()
     try:
@@ -671,19 +671,25 @@ async def receiver() -> AsyncIterator[Receiver]:
         await receiver.server.close()
 
 
-async def test_webhook_ends_the_wait_with_fewer_polls_than_polling(receiver: Receiver) -> None:
+async def test_webhook_ends_the_wait_with_fewer_polls_than_polling(
+    webhook_receiver: Receiver,
+) -> None:
     """With webhooks a wait polling only hourly ends right after the task does, with one
     retrieve; polling alone (default policy) needs several polls for the same task."""
     events: list[WebhookEvent] = []
-    async with Emulator(speed=SPEED, webhook_url=receiver.url, webhook_secret=SECRET) as emu:
+    async with Emulator(
+        speed=SPEED, webhook_url=webhook_receiver.url, webhook_secret=SECRET
+    ) as emu:
         async with emulator_client(emu) as client:
-            receiver.handler = aiohttp_handler(SECRET, client=client, on_event=events.append)
+            webhook_receiver.handler = aiohttp_handler(
+                SECRET, client=client, on_event=events.append
+            )
             lazy = PollPolicy(initial_delay=3600.0, max_delay=3600.0)
             created = await client.tasks.create(video=video("hooked"), prompt="p")
             task = await client.tasks.await_result(created, poll_policy=lazy)
             lag = client.clock() - task.completed_at.timestamp()  # type: ignore[union-attr]
 
-            receiver.handler = aiohttp_handler(SECRET)  # events now reach no client
+            webhook_receiver.handler = aiohttp_handler(SECRET)  # events now reach no client
             polling_only = await client.tasks.create(video=video("polled"), prompt="p")
             polled = await client.tasks.await_result(polling_only)
         polls = emu.stats()["polls"]
@@ -693,14 +699,16 @@ async def test_webhook_ends_the_wait_with_fewer_polls_than_polling(receiver: Rec
     assert polled.status == "ready" and polls[polling_only.task_id] >= 3
     assert polls[created.task_id] < polls[polling_only.task_id]
     assert [e.task_id for e in events] == [created.task_id]
-    assert receiver.statuses[0] == 200
+    assert webhook_receiver.statuses[0] == 200
 
 
-async def test_webhooks_end_a_sweeping_batch_early(receiver: Receiver) -> None:
+async def test_webhooks_end_a_sweeping_batch_early(webhook_receiver: Receiver) -> None:
     """as_completed over enough tasks to sweep still ends each task at its event."""
-    async with Emulator(speed=SPEED, webhook_url=receiver.url, webhook_secret=SECRET) as emu:
+    async with Emulator(
+        speed=SPEED, webhook_url=webhook_receiver.url, webhook_secret=SECRET
+    ) as emu:
         async with emulator_client(emu, bulk_threshold=4, bulk_interval=3600.0) as client:
-            receiver.handler = aiohttp_handler(SECRET, client=client)
+            webhook_receiver.handler = aiohttp_handler(SECRET, client=client)
             created = [
                 await client.tasks.create(video=video(f"b{i}", 20 + 5 * i), prompt="p")
                 for i in range(6)
@@ -711,11 +719,15 @@ async def test_webhooks_end_a_sweeping_batch_early(receiver: Receiver) -> None:
     assert all(polls[c.task_id] == 1 for c in created)
 
 
-async def test_failed_task_event_ends_the_wait_with_task_failed_error(receiver: Receiver) -> None:
+async def test_failed_task_event_ends_the_wait_with_task_failed_error(
+    webhook_receiver: Receiver,
+) -> None:
     """An analyze.task.failed event ends the wait with TaskFailedError after one retrieve."""
-    async with Emulator(speed=SPEED, webhook_url=receiver.url, webhook_secret=SECRET) as emu:
+    async with Emulator(
+        speed=SPEED, webhook_url=webhook_receiver.url, webhook_secret=SECRET
+    ) as emu:
         async with emulator_client(emu) as client:
-            receiver.handler = aiohttp_handler(SECRET, client=client)
+            webhook_receiver.handler = aiohttp_handler(SECRET, client=client)
             url = video("bad").url + "&emulator_fail=Corrupted"
             created = await client.tasks.create(video=VideoContext_Url(url=url), prompt="p")
             with pytest.raises(TaskFailedError, match="Corrupted"):
@@ -725,32 +737,36 @@ async def test_failed_task_event_ends_the_wait_with_task_failed_error(receiver: 
         assert emu.stats()["polls"][created.task_id] == 1
 
 
-async def test_polling_is_the_fallback_when_no_event_arrives(receiver: Receiver) -> None:
+async def test_polling_is_the_fallback_when_no_event_arrives(webhook_receiver: Receiver) -> None:
     """If the receiver rejects every event (wrong secret), the wait still ends by polling."""
     async with (
         Emulator(
             speed=SPEED,
-            webhook_url=receiver.url,
+            webhook_url=webhook_receiver.url,
             webhook_secret="whsec_other",
             webhook_max_attempts=1,
         ) as emu,
         emulator_client(emu) as client,
     ):
-        receiver.handler = aiohttp_handler(SECRET, client=client)
+        webhook_receiver.handler = aiohttp_handler(SECRET, client=client)
         created = await client.tasks.create(video=video("fallback", 10), prompt="p")
         policy = PollPolicy(initial_delay=20.0, max_delay=20.0)
         task = await client.tasks.await_result(created, poll_policy=policy)
     assert task.status == "ready"
-    assert receiver.statuses == [401]
+    assert webhook_receiver.statuses == [401]
 
 
-async def test_canceled_event_parses_and_ends_the_wait(receiver: Receiver) -> None:
+async def test_canceled_event_parses_and_ends_the_wait(webhook_receiver: Receiver) -> None:
     """analyze.task.canceled, sent when another client cancels the task, parses (status
     canceled, terminal) and ends this client's wait with TaskCanceledError after one retrieve."""
     events: list[WebhookEvent] = []
-    async with Emulator(speed=SPEED, webhook_url=receiver.url, webhook_secret=SECRET) as emu:
+    async with Emulator(
+        speed=SPEED, webhook_url=webhook_receiver.url, webhook_secret=SECRET
+    ) as emu:
         async with emulator_client(emu) as client, emulator_client(emu) as elsewhere:
-            receiver.handler = aiohttp_handler(SECRET, client=client, on_event=events.append)
+            webhook_receiver.handler = aiohttp_handler(
+                SECRET, client=client, on_event=events.append
+            )
             created = await client.tasks.create(video=video("stopped", 3000), prompt="p")
             wait = asyncio.ensure_future(
                 client.tasks.await_result(created, poll_policy=PollPolicy(initial_delay=3600.0))

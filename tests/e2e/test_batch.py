@@ -35,10 +35,12 @@ from asyncanalyze import (
 )
 from asyncanalyze.emulator import Emulator
 
-SPEED = 400.0
+from ..conftest import EMULATOR_SPEED
 
 
-def scaled_client(emu: Emulator, speed: float = SPEED, **options: object) -> AnalyzeAsyncClient:
+def scaled_client(
+    emu: Emulator, speed: float = EMULATOR_SPEED, **options: object
+) -> AnalyzeAsyncClient:
     """A client whose clock and sleeps run at the emulator's speed."""
     loop = asyncio.get_running_loop()
 
@@ -61,17 +63,11 @@ def video(task_seconds: float, *, fail: str | None = None, tag: str = "") -> Vid
     return VideoContext_Url(url=url)
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator(speed=SPEED) as emulator:
-        yield emulator
-
-
 async def test_as_completed_yields_in_completion_order_with_failures_as_values(
-    emu: Emulator,
+    sped_up_emulator: Emulator,
 ) -> None:
     """Outcomes come as tasks end (shortest first); a failed task is a value, not a raise."""
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         created = [
             await client.tasks.create(video=video(s, fail=f, tag="o"), prompt="p")
             for s, f in [(300, None), (40, None), (120, "Codec%20broken")]
@@ -87,9 +83,9 @@ async def test_as_completed_yields_in_completion_order_with_failures_as_values(
         failed.result_or_raise()
 
 
-async def test_as_completed_reports_unknown_ids_per_item(emu: Emulator) -> None:
+async def test_as_completed_reports_unknown_ids_per_item(sped_up_emulator: Emulator) -> None:
     """A 404 for one id is that item's error; the others still complete."""
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         good = await client.tasks.create(video=video(30), prompt="p")
         outcomes = [o async for o in client.tasks.as_completed([good, "ffffffffffffffffffffffff"])]
     errors = {o.task_id: o.error for o in outcomes}
@@ -97,9 +93,9 @@ async def test_as_completed_reports_unknown_ids_per_item(emu: Emulator) -> None:
     assert errors[good.task_id] is None
 
 
-async def test_leaving_as_completed_early_stops_all_polling(emu: Emulator) -> None:
+async def test_leaving_as_completed_early_stops_all_polling(sped_up_emulator: Emulator) -> None:
     """Breaking out of as_completed drops every remaining wait and the scheduler goes idle."""
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         created = [
             await client.tasks.create(video=video(s, tag="b"), prompt="p")
             for s in (30, 3000, 3000, 3000)
@@ -116,9 +112,9 @@ async def test_leaving_as_completed_early_stops_all_polling(emu: Emulator) -> No
         if runner is not None:  # it stops a poll that was in flight (cancelled, not awaited)
             await asyncio.wait([runner], timeout=10)
             assert runner.done()
-        polls = dict(emu.stats()["polls"])
-        await asyncio.sleep(20 / SPEED)  # 20 emulated seconds: a poll would have been due
-        assert emu.stats()["polls"] == polls
+        polls = dict(sped_up_emulator.stats()["polls"])
+        await asyncio.sleep(20 / EMULATOR_SPEED)  # 20 emulated seconds: a poll would have been due
+        assert sped_up_emulator.stats()["polls"] == polls
 
 
 def requests_for(count: int, *, tag: str) -> Iterator[AnalyzeRequest]:
@@ -133,10 +129,10 @@ def requests_for(count: int, *, tag: str) -> Iterator[AnalyzeRequest]:
         )
 
 
-async def test_analyze_many_yields_one_outcome_per_request(emu: Emulator) -> None:
+async def test_analyze_many_yields_one_outcome_per_request(sped_up_emulator: Emulator) -> None:
     """Every request gets exactly one outcome with its metadata; failures are values."""
     progress: list[BatchProgress] = []
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         outcomes = [
             o
             async for o in client.tasks.analyze_many(
@@ -156,10 +152,12 @@ async def test_analyze_many_yields_one_outcome_per_request(emu: Emulator) -> Non
         36,
         4,
     )
-    assert emu.stats()["creates"] == 40
+    assert sped_up_emulator.stats()["creates"] == 40
 
 
-async def test_analyze_many_respects_concurrency_and_reads_lazily(emu: Emulator) -> None:
+async def test_analyze_many_respects_concurrency_and_reads_lazily(
+    sped_up_emulator: Emulator,
+) -> None:
     """No more than `concurrency` tasks run at once and the input is consumed as slots free."""
     pulled = 0
     most_running = 0
@@ -174,7 +172,7 @@ async def test_analyze_many_respects_concurrency_and_reads_lazily(emu: Emulator)
         nonlocal most_running
         most_running = max(most_running, progress.created - progress.ready - progress.failed)
 
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         first = True
         async for _ in client.tasks.analyze_many(source(), concurrency=5, on_progress=track):
             if first:
@@ -184,38 +182,38 @@ async def test_analyze_many_respects_concurrency_and_reads_lazily(emu: Emulator)
     assert pulled == 30
 
 
-async def test_analyze_many_accepts_async_iterables(emu: Emulator) -> None:
+async def test_analyze_many_accepts_async_iterables(sped_up_emulator: Emulator) -> None:
     """An async generator of requests works like a list."""
 
     async def source() -> AsyncIterator[AnalyzeRequest]:
         for request in requests_for(3, tag="async"):
             yield request
 
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         outcomes = [o async for o in client.tasks.analyze_many(source())]
     assert len(outcomes) == 3
 
 
-async def test_invalid_request_is_an_outcome_not_a_crash(emu: Emulator) -> None:
+async def test_invalid_request_is_an_outcome_not_a_crash(sped_up_emulator: Emulator) -> None:
     """A request that breaks a rule comes back as that item's InvalidRequestError."""
     bad = AnalyzeRequest(video=video(30), prompt="   ")
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         outcomes = [o async for o in client.tasks.analyze_many([bad, *requests_for(1, tag="v")])]
     errors = {o.index: o.error for o in outcomes}
     assert isinstance(errors[0], InvalidRequestError) and errors[1] is None
-    assert emu.stats()["creates"] == 1
+    assert sped_up_emulator.stats()["creates"] == 1
 
 
-async def test_sweeps_cut_requests_per_task(emu: Emulator) -> None:
+async def test_sweeps_cut_requests_per_task(sped_up_emulator: Emulator) -> None:
     """Many waits share list sweeps: far fewer requests per task than one poller per task."""
     count = 120
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         async for _ in client.tasks.analyze_many(requests_for(count, tag="s"), concurrency=count):
             pass
-    batch = emu.stats()["requests"]
+    batch = sped_up_emulator.stats()["requests"]
     batch_per_task = sum(batch.values()) / count
-    emu.reset_stats()
-    async with scaled_client(emu, bulk_threshold=10**9) as client:
+    sped_up_emulator.reset_stats()
+    async with scaled_client(sped_up_emulator, bulk_threshold=10**9) as client:
         created = [
             await client.tasks.create(video=r.video, prompt=r.prompt)
             for r in requests_for(count, tag="i")
@@ -223,7 +221,7 @@ async def test_sweeps_cut_requests_per_task(emu: Emulator) -> None:
         await asyncio.gather(
             *(client.tasks.await_result(c) for c in created), return_exceptions=True
         )
-    single = emu.stats()["requests"]
+    single = sped_up_emulator.stats()["requests"]
     single_per_task = sum(single.values()) / count
     # Sweeps cost ~1 list page per 8 s however few tasks remain: small batches pay more per
     # task than the 1,000-task benchmark (benchmarks/RESULTS.md).
@@ -231,17 +229,19 @@ async def test_sweeps_cut_requests_per_task(emu: Emulator) -> None:
     assert single_per_task > 3 * batch_per_task, (batch, single)
 
 
-async def test_journal_resumes_without_creating_twice(emu: Emulator, tmp_path: Path) -> None:
+async def test_journal_resumes_without_creating_twice(
+    sped_up_emulator: Emulator, tmp_path: Path
+) -> None:
     """Stopping a journaled batch midway and re-running it creates each task exactly once."""
     journal = tmp_path / "batch.sqlite3"
     requests = list(requests_for(12, tag="j"))
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         first_run = 0
         async for _ in client.tasks.analyze_many(requests, concurrency=12, journal=journal):
             first_run += 1
             if first_run == 4:
                 break
-        assert emu.stats()["creates"] == 12
+        assert sped_up_emulator.stats()["creates"] == 12
         progress: list[BatchProgress] = []
         second = [
             o
@@ -254,29 +254,30 @@ async def test_journal_resumes_without_creating_twice(emu: Emulator, tmp_path: P
     # Progress tells the 12 tasks of the first run apart from new ones: none was created.
     last = progress[-1]
     assert (last.created, last.resumed, last.ready + last.failed) == (0, 12, 12)
-    assert emu.stats()["creates"] == 12
-    assert emu.stats()["tasks"]["total"] == 12
+    assert sped_up_emulator.stats()["creates"] == 12
+    assert sped_up_emulator.stats()["tasks"]["total"] == 12
 
 
 async def test_identical_requests_are_distinct_tasks_in_a_journal(
-    emu: Emulator, tmp_path: Path
+    sped_up_emulator: Emulator, tmp_path: Path
 ) -> None:
     """The same request twice in one batch is two tasks, and stays two on a re-run."""
     request = next(requests_for(1, tag="dup"))
     journal = tmp_path / "dup.sqlite3"
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         first = [o async for o in client.tasks.analyze_many([request, request], journal=journal)]
         again = [o async for o in client.tasks.analyze_many([request, request], journal=journal)]
     assert len({o.task_id for o in first}) == 2
     assert {o.task_id for o in again} == {o.task_id for o in first}
-    assert emu.stats()["creates"] == 2
+    assert sped_up_emulator.stats()["creates"] == 2
 
 
-async def test_await_result_keeps_single_wait_semantics(emu: Emulator) -> None:
+async def test_await_result_keeps_single_wait_semantics(sped_up_emulator: Emulator) -> None:
     """await_result on one task polls on its backoff and returns the ready task."""
     statuses: list[str] = []
     async with scaled_client(
-        emu, poll_policy=PollPolicy(initial_delay=2, multiplier=1.3, max_delay=20, jitter=0)
+        sped_up_emulator,
+        poll_policy=PollPolicy(initial_delay=2, multiplier=1.3, max_delay=20, jitter=0),
     ) as client:
         created = await client.tasks.create(video=video(200, tag="single"), prompt="p")
         task = await client.tasks.await_result(
@@ -284,7 +285,7 @@ async def test_await_result_keeps_single_wait_semantics(emu: Emulator) -> None:
         )
     assert task.status == "ready" and task.result is not None
     assert statuses[-1] == "ready" and "processing" in statuses
-    polls = emu.stats()["polls"][created.task_id]
+    polls = sped_up_emulator.stats()["polls"][created.task_id]
     assert 5 <= polls <= 25  # backoff: far fewer than 40 fixed 5-second polls
 
 
@@ -366,17 +367,17 @@ async def test_sigkill_midway_then_rerun_creates_each_task_once(tmp_path: Path) 
     assert stats["creates"] == 30
 
 
-async def test_testing_fixture_client_runs_on_emulator_time(emu: Emulator) -> None:
+async def test_testing_fixture_client_runs_on_emulator_time(sped_up_emulator: Emulator) -> None:
     """asyncanalyze.testing.emulator_client waits in emulated seconds: a 10-minute task is
     ready in a fraction of a real second."""
     from asyncanalyze.testing import emulator_client
 
     loop = asyncio.get_running_loop()
     started = loop.time()
-    async with emulator_client(emu) as client:
+    async with emulator_client(sped_up_emulator) as client:
         created = await client.tasks.create(video=video(600, tag="fixture"), prompt="p")
         assert (await client.tasks.await_result(created)).status == "ready"
-    assert loop.time() - started < 600 / SPEED * 2
+    assert loop.time() - started < 600 / EMULATOR_SPEED * 2
 
 
 async def test_analyze_client_fixture(analyze_client: AnalyzeAsyncClient) -> None:
@@ -386,7 +387,7 @@ async def test_analyze_client_fixture(analyze_client: AnalyzeAsyncClient) -> Non
     assert task.result is not None and task.result.data
 
 
-async def test_custom_id_rides_along_to_each_outcome(emu: Emulator) -> None:
+async def test_custom_id_rides_along_to_each_outcome(sped_up_emulator: Emulator) -> None:
     """custom_id goes to the platform and to the outcome (attribute and to_dict), like
     metadata; a request refused before sending still reports the one it was given."""
     requests = [
@@ -394,7 +395,7 @@ async def test_custom_id_rides_along_to_each_outcome(emu: Emulator) -> None:
         AnalyzeRequest(video=video(60, tag="c"), prompt="p"),
         AnalyzeRequest(video=video(30, tag="c"), prompt="p", custom_id="row 3"),  # refused
     ]
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         outcomes = {o.index: o async for o in client.tasks.analyze_many(requests)}
     assert outcomes[0].custom_id == "row-1" and outcomes[0].to_dict()["custom_id"] == "row-1"
     assert outcomes[0].task is not None and outcomes[0].task.custom_id == "row-1"
@@ -405,12 +406,12 @@ async def test_custom_id_rides_along_to_each_outcome(emu: Emulator) -> None:
 
 
 async def test_custom_id_and_analysis_mode_come_back_from_retrieve_and_list(
-    emu: Emulator,
+    sped_up_emulator: Emulator,
 ) -> None:
     """Created with custom_id and analysis_mode, a task carries both in retrieve and in list,
     and list filters by mode and video."""
     segments = SegmentResponseFormat([SegmentDefinition(id="goal", description="A goal")])
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         general = await client.tasks.create(video=video(30, tag="m"), prompt="p", custom_id="g-1")
         segmented = await client.tasks.create(
             video=VideoContext_AssetId("asset-9"),

@@ -10,7 +10,7 @@ import gc
 import itertools
 import threading
 import tracemalloc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -36,19 +36,17 @@ from asyncanalyze.emulator import Emulator
 
 from .._helpers import task_json
 from ..client.test_request_checks import NOT_JSON
-from ..conftest import BASE_URL
-
-SPEED = 400.0
+from ..conftest import BASE_URL, EMULATOR_SPEED
 
 
 def scaled_client(emu: Emulator) -> AnalyzeAsyncClient:
     loop = asyncio.get_running_loop()
 
     async def sleep(seconds: float) -> None:
-        await asyncio.sleep(seconds / SPEED)
+        await asyncio.sleep(seconds / EMULATOR_SPEED)
 
     return AnalyzeAsyncClient(
-        api_key="k", base_url=emu.base_url, sleep=sleep, clock=lambda: loop.time() * SPEED
+        api_key="k", base_url=emu.base_url, sleep=sleep, clock=lambda: loop.time() * EMULATOR_SPEED
     )
 
 
@@ -57,15 +55,9 @@ def url_request(i: int, **fields: Any) -> AnalyzeRequest:
     return AnalyzeRequest(video=video, prompt=f"Describe {i}", **fields)
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator(speed=SPEED) as emulator:
-        yield emulator
-
-
 @pytest.mark.parametrize("journaled", [False, True], ids=["no journal", "journal"])
 async def test_a_request_that_is_not_json_fails_alone(
-    emu: Emulator, tmp_path: Path, journaled: bool
+    sped_up_emulator: Emulator, tmp_path: Path, journaled: bool
 ) -> None:
     """Each request whose schema is not JSON is its own failed outcome; the rest carry on."""
     bad = [
@@ -74,13 +66,13 @@ async def test_a_request_that_is_not_json_fails_alone(
     ]
     requests = [url_request(0), *bad, url_request(len(bad) + 1)]
     journal = tmp_path / "j.db" if journaled else None
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         outcomes = [o async for o in client.tasks.analyze_many(requests, journal=journal)]
     errors = {o.index: o.error for o in outcomes}
     assert sorted(errors) == list(range(len(requests)))
     assert errors[0] is None and errors[len(requests) - 1] is None
     assert all(isinstance(errors[i + 1], InvalidRequestError) for i in range(len(bad)))
-    assert emu.stats()["creates"] == 2
+    assert sped_up_emulator.stats()["creates"] == 2
 
 
 def endless() -> Iterator[AnalyzeRequest]:
@@ -88,11 +80,13 @@ def endless() -> Iterator[AnalyzeRequest]:
         yield url_request(i)
 
 
-async def test_analyze_many_on_a_client_closed_midway_raises_once(emu: Emulator) -> None:
+async def test_analyze_many_on_a_client_closed_midway_raises_once(
+    sped_up_emulator: Emulator,
+) -> None:
     """Closing the client while analyze_many reads an endless input ends it with one
     ClientStateError, not one failed outcome per remaining request."""
     delivered = 0
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         with pytest.raises(ClientStateError):
             async for _ in client.tasks.analyze_many(endless(), concurrency=5):
                 delivered += 1
@@ -101,7 +95,7 @@ async def test_analyze_many_on_a_client_closed_midway_raises_once(emu: Emulator)
                 assert delivered < 50, "outcomes kept coming from a closed client"
 
 
-async def test_analyze_many_after_aclose_raises_at_once(emu: Emulator) -> None:
+async def test_analyze_many_after_aclose_raises_at_once(sped_up_emulator: Emulator) -> None:
     """A closed client refuses analyze_many before reading any request."""
     pulled = 0
 
@@ -111,7 +105,7 @@ async def test_analyze_many_after_aclose_raises_at_once(emu: Emulator) -> None:
             pulled += 1
             yield request
 
-    client = scaled_client(emu)
+    client = scaled_client(sped_up_emulator)
     await client.tasks.list()
     await client.aclose()
     with pytest.raises(ClientStateError):
@@ -120,9 +114,11 @@ async def test_analyze_many_after_aclose_raises_at_once(emu: Emulator) -> None:
     assert pulled == 0
 
 
-async def test_as_completed_on_a_client_closed_midway_raises_once(emu: Emulator) -> None:
+async def test_as_completed_on_a_client_closed_midway_raises_once(
+    sped_up_emulator: Emulator,
+) -> None:
     """Closing the client ends as_completed with one ClientStateError, not one per task."""
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         created = [
             await client.tasks.create(video=url_request(i).video, prompt="p") for i in range(4)
         ]
@@ -175,8 +171,8 @@ class ThreadLedger:
 
 @pytest.mark.parametrize("journaled", [False, True], ids=["no journal", "journal"])
 async def test_large_inline_videos_are_checked_once_and_off_the_loop(
-    client: AnalyzeAsyncClient,
-    mocked: aioresponses,
+    mocked_client: AnalyzeAsyncClient,
+    mocked_api: aioresponses,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     journaled: bool,
@@ -188,8 +184,8 @@ async def test_large_inline_videos_are_checked_once_and_off_the_loop(
     sha256 = ledger.spy_sha256(_fingerprint.hashlib.sha256)
     monkeypatch.setattr(_fingerprint, "hashlib", SimpleNamespace(sha256=sha256))
     tasks = f"{BASE_URL}/analyze/tasks"
-    mocked.post(tasks, payload={"task_id": "t1", "status": "queued"}, repeat=True)
-    mocked.get(f"{tasks}/t1", payload=task_json("ready", task_id="t1"), repeat=True)
+    mocked_api.post(tasks, payload={"task_id": "t1", "status": "queued"}, repeat=True)
+    mocked_api.get(f"{tasks}/t1", payload=task_json("ready", task_id="t1"), repeat=True)
     videos = [base64.b64encode(bytes([i]) * 2 * 1024 * 1024).decode() for i in range(3)]
     requests = [
         AnalyzeRequest(video=VideoContext_Base64String(base64_string=video), prompt="p")
@@ -197,7 +193,7 @@ async def test_large_inline_videos_are_checked_once_and_off_the_loop(
     ]
     journal = tmp_path / "j.db" if journaled else None
     loop_thread = threading.get_ident()
-    outcomes = [o async for o in client.tasks.analyze_many(requests, journal=journal)]
+    outcomes = [o async for o in mocked_client.tasks.analyze_many(requests, journal=journal)]
     assert len(outcomes) == 3 and all(o.ok for o in outcomes)
     assert sum(ledger.decoded.values()) == sum(map(len, videos))  # each checked once
     assert ledger.decoded.get(loop_thread, 0) == 0

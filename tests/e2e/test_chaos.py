@@ -103,7 +103,7 @@ class ChaoticEmulator(ThreadedEmulator):
 
 
 @pytest.fixture
-def chaotic() -> Iterator[ChaoticEmulator]:
+def chaotic_emulator() -> Iterator[ChaoticEmulator]:
     served = ChaoticEmulator(speed=SPEED, seed=5, faults={"*": FAULTS, "create": CREATE_FAULTS})
     yield served
     served.close()
@@ -133,7 +133,7 @@ def chaos_requests() -> Iterator[AnalyzeRequest]:
 
 
 async def test_chaos_every_task_ends_as_designed_with_one_create_each(
-    chaotic: ChaoticEmulator,
+    chaotic_emulator: ChaoticEmulator,
 ) -> None:
     """300 tasks under faults on every endpoint all end as designed, each created exactly once,
     with no warning, unretrieved exception or coroutine left behind."""
@@ -146,14 +146,14 @@ async def test_chaos_every_task_ends_as_designed_with_one_create_each(
     previous_level = sdk_log.level
     sdk_log.setLevel(logging.INFO)
     sdk_log.addHandler(retries)
-    chaotic.start_latency_windows()
+    chaotic_emulator.start_latency_windows()
     before = asyncio.all_tasks()
     started = time.perf_counter()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             async with emulator_client(
-                chaotic.emulator,
+                chaotic_emulator.emulator,
                 retry_policy=RETRIES,
                 timeout=REQUEST_TIMEOUT,
                 connect_timeout=REQUEST_TIMEOUT,
@@ -171,7 +171,7 @@ async def test_chaos_every_task_ends_as_designed_with_one_create_each(
         loop.set_exception_handler(previous_handler)
         sdk_log.removeHandler(retries)
         sdk_log.setLevel(previous_level)
-    stats = chaotic.stats()
+    stats = chaotic_emulator.stats()
 
     requests = sum(stats["requests"].values())
     print(

@@ -37,7 +37,7 @@ FAST = ["--emulator", "--speed", "1000", "--plain"]
 
 
 @pytest.fixture
-def served() -> Iterator[ThreadedEmulator]:
+def cli_emulator() -> Iterator[ThreadedEmulator]:
     # So fast that any task is terminal by the first poll: waits end at once.
     emulator = ThreadedEmulator(speed=100_000)
     yield emulator
@@ -60,110 +60,120 @@ VIDEO = "https://example.com/clip.mp4?emulator_task_seconds=30"
 # -- tasks --------------------------------------------------------------------------------------
 
 
-def test_tasks_list_shows_created_tasks_newest_first(served, capsys):
+def test_tasks_list_shows_created_tasks_newest_first(cli_emulator, capsys):
     """tasks list prints the tasks of the key, newest first, and --json parses."""
-    first = create_task(served, capsys, VIDEO)
-    second = create_task(served, capsys, VIDEO + "&n=2")
-    assert main(remote(served, "tasks", "list")) == 0
+    first = create_task(cli_emulator, capsys, VIDEO)
+    second = create_task(cli_emulator, capsys, VIDEO + "&n=2")
+    assert main(remote(cli_emulator, "tasks", "list")) == 0
     text = capsys.readouterr().out
     assert text.index(second) < text.index(first)
-    assert main(remote(served, "tasks", "list", "--all", "--json")) == 0
+    assert main(remote(cli_emulator, "tasks", "list", "--all", "--json")) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [task["task_id"] for task in listed] == [second, first]
 
 
-def test_tasks_list_filters_by_status(served, capsys):
+def test_tasks_list_filters_by_status(cli_emulator, capsys):
     """--status is sent as the filter."""
-    create_task(served, capsys, VIDEO)
-    assert main(remote(served, "tasks", "list", "--status", "failed", "--json")) == 0
+    create_task(cli_emulator, capsys, VIDEO)
+    assert main(remote(cli_emulator, "tasks", "list", "--status", "failed", "--json")) == 0
     assert json.loads(capsys.readouterr().out) == []
 
 
-def test_tasks_list_filters_by_video_asset_and_mode(served, capsys):
+def test_tasks_list_filters_by_video_asset_and_mode(cli_emulator, capsys):
     """--video-url, --asset-id and --analysis-mode are sent as filters; custom ids show."""
-    first = create_task(served, capsys, VIDEO)
+    first = create_task(cli_emulator, capsys, VIDEO)
     code = main(
         remote(
-            served, "analyze", "asset:a1", "-p", "p", "--custom-id", "c-9", "--no-wait", "--json"
+            cli_emulator,
+            "analyze",
+            "asset:a1",
+            "-p",
+            "p",
+            "--custom-id",
+            "c-9",
+            "--no-wait",
+            "--json",
         )
     )
     assert code == 0
     second = json.loads(capsys.readouterr().out)["task_id"]
 
     def listed(*flags: str) -> list[str]:
-        assert main(remote(served, "tasks", "list", "--json", *flags)) == 0
+        assert main(remote(cli_emulator, "tasks", "list", "--json", *flags)) == 0
         return [task["task_id"] for task in json.loads(capsys.readouterr().out)]
 
     assert listed("--video-url", VIDEO) == [first]
     assert listed("--asset-id", "a1") == [second]
     assert listed("--analysis-mode", "general", "--all") == [second, first]
     assert listed("--analysis-mode", "time_based_metadata") == []
-    assert main(remote(served, "tasks", "list")) == 0
+    assert main(remote(cli_emulator, "tasks", "list")) == 0
     table = capsys.readouterr().out
     assert "custom id" in table.lower() and "c-9" in table
-    assert main(remote(served, "tasks", "list", "--video-url", "")) == 2
+    assert main(remote(cli_emulator, "tasks", "list", "--video-url", "")) == 2
     assert "video_url" in capsys.readouterr().err
 
 
-def test_tasks_get_prints_the_result(served, capsys):
+def test_tasks_get_prints_the_result(cli_emulator, capsys):
     """tasks get shows status and result data; --json gives the task object."""
-    task_id = create_task(served, capsys, VIDEO)
-    assert main(remote(served, "tasks", "get", task_id)) == 0
+    task_id = create_task(cli_emulator, capsys, VIDEO)
+    assert main(remote(cli_emulator, "tasks", "get", task_id)) == 0
     text = capsys.readouterr().out
     assert task_id in text and "ready" in text
-    assert main(remote(served, "tasks", "get", task_id, "--json")) == 0
+    assert main(remote(cli_emulator, "tasks", "get", task_id, "--json")) == 0
     task = json.loads(capsys.readouterr().out)
     assert task["status"] == "ready" and task["result"]["data"]
 
 
-def test_tasks_wait_prints_status_changes(served, capsys):
+def test_tasks_wait_prints_status_changes(cli_emulator, capsys):
     """tasks wait reports the status it sees and ends with the result."""
-    task_id = create_task(served, capsys, VIDEO)
-    assert main(remote(served, "tasks", "wait", task_id, "--timeout", "30")) == 0
+    task_id = create_task(cli_emulator, capsys, VIDEO)
+    assert main(remote(cli_emulator, "tasks", "wait", task_id, "--timeout", "30")) == 0
     captured = capsys.readouterr()
     assert f"task {task_id} ready" in captured.err
     assert "ready" in captured.out
 
 
-def test_tasks_wait_on_a_failed_task_exits_1_with_the_reason(served, capsys):
+def test_tasks_wait_on_a_failed_task_exits_1_with_the_reason(cli_emulator, capsys):
     """A failed task is shown with its error message and exit code 1."""
-    task_id = create_task(served, capsys, "https://example.com/v.mp4?emulator_fail=Codec%20gone")
-    assert main(remote(served, "tasks", "wait", task_id)) == 1
+    task_id = create_task(
+        cli_emulator, capsys, "https://example.com/v.mp4?emulator_fail=Codec%20gone"
+    )
+    assert main(remote(cli_emulator, "tasks", "wait", task_id)) == 1
     captured = capsys.readouterr()
     assert "Codec gone" in captured.err
 
 
-def test_tasks_delete_then_get_is_not_found(served, capsys):
+def test_tasks_delete_then_get_is_not_found(cli_emulator, capsys):
     """tasks delete removes the task; a later get fails with exit code 1."""
-    task_id = create_task(served, capsys, VIDEO)
-    assert main(remote(served, "tasks", "delete", task_id)) == 0
+    task_id = create_task(cli_emulator, capsys, VIDEO)
+    assert main(remote(cli_emulator, "tasks", "delete", task_id)) == 0
     assert f"deleted {task_id}" in capsys.readouterr().out
-    assert main(remote(served, "tasks", "get", task_id)) == 1
+    assert main(remote(cli_emulator, "tasks", "get", task_id)) == 1
     assert "NotFoundError" in capsys.readouterr().err
 
 
-def test_tasks_cancel_cancels_a_running_task(served, capsys):
+def test_tasks_cancel_cancels_a_running_task(cli_emulator, capsys):
     """tasks cancel prints one line (exit 0), again on a repeat; --json gives the answer."""
-    task_id = create_task(served, capsys, LONG_VIDEO)
-    assert main(remote(served, "tasks", "cancel", task_id)) == 0
+    task_id = create_task(cli_emulator, capsys, LONG_VIDEO)
+    assert main(remote(cli_emulator, "tasks", "cancel", task_id)) == 0
     assert capsys.readouterr().out == f"canceled {task_id}\n"
-    assert main(remote(served, "tasks", "cancel", task_id, "--json")) == 0
+    assert main(remote(cli_emulator, "tasks", "cancel", task_id, "--json")) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer == {"task_id": task_id, "status": "canceled", "canceled": True}
-    assert main(remote(served, "tasks", "get", task_id, "--json")) == 0
+    assert main(remote(cli_emulator, "tasks", "get", task_id, "--json")) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "canceled"
 
 
-def test_tasks_cancel_of_a_finished_task_exits_3(served, capsys):
+def test_tasks_cancel_of_a_finished_task_exits_3(cli_emulator, capsys):
     """A task that already ended is not canceled: one line saying how it ended, exit code 3."""
-    task_id = create_task(served, capsys, VIDEO)
-    assert main(remote(served, "tasks", "wait", task_id)) == 0
+    task_id = create_task(cli_emulator, capsys, VIDEO)
+    assert main(remote(cli_emulator, "tasks", "wait", task_id)) == 0
     capsys.readouterr()
-    assert main(remote(served, "tasks", "cancel", task_id)) == 3
+    assert main(remote(cli_emulator, "tasks", "cancel", task_id)) == 3
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.strip() == f"task {task_id} already ended ready: not canceled"
-    assert main(remote(served, "tasks", "cancel", task_id, "--json")) == 3
+    assert main(remote(cli_emulator, "tasks", "cancel", task_id, "--json")) == 3
     report = json.loads(capsys.readouterr().out)
     assert report == {"task_id": task_id, "status": "ready", "canceled": False}
 
@@ -184,8 +194,8 @@ def test_tasks_cancel_reads_a_400_refusal_the_same_way(capsys):
         assert "BadRequestError" in capsys.readouterr().err
 
 
-def test_tasks_cancel_of_an_unknown_task_exits_1(served, capsys):
-    assert main(remote(served, "tasks", "cancel", "f" * 24)) == 1
+def test_tasks_cancel_of_an_unknown_task_exits_1(cli_emulator, capsys):
+    assert main(remote(cli_emulator, "tasks", "cancel", "f" * 24)) == 1
     err = capsys.readouterr().err
     assert "NotFoundError" in err and "Traceback" not in err
 
@@ -350,11 +360,11 @@ def request(n: int, seconds: int = 60) -> dict[str, Any]:
     return {"video": {"type": "url", "url": url}, "prompt": "Summarize", "metadata": {"n": n}}
 
 
-def test_batch_writes_one_line_per_request_and_resumes(served, tmp_path, capsys):
+def test_batch_writes_one_line_per_request_and_resumes(cli_emulator, tmp_path, capsys):
     """batch writes one outcome per request; a re-run with the journal creates nothing."""
     manifest = write_manifest(tmp_path / "in.jsonl", [request(n) for n in range(12)])
     out, journal = tmp_path / "out.jsonl", tmp_path / "journal.db"
-    argv = remote(served, "--json", "batch", str(manifest), "--out", str(out))
+    argv = remote(cli_emulator, "--json", "batch", str(manifest), "--out", str(out))
 
     assert main([*argv, "--journal", str(journal)]) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -362,13 +372,13 @@ def test_batch_writes_one_line_per_request_and_resumes(served, tmp_path, capsys)
     assert len(lines) == 12 and summary["ready"] == 12
     assert sorted(line["metadata"]["n"] for line in lines) == list(range(12))
     assert all(line["status"] == "ready" and line["line"] == line["index"] + 1 for line in lines)
-    assert served.stats()["creates"] == 12
+    assert cli_emulator.stats()["creates"] == 12
 
-    requests_before = sum(served.stats()["requests"].values())
+    requests_before = sum(cli_emulator.stats()["requests"].values())
     assert main([*argv, "--journal", str(journal)]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["resumed"] == 12
-    assert sum(served.stats()["requests"].values()) == requests_before  # all from the journal
+    assert sum(cli_emulator.stats()["requests"].values()) == requests_before  # all from the journal
     assert len(out.read_text().splitlines()) == 12
 
 
@@ -497,9 +507,9 @@ def test_batch_failure_reasons_are_grouped_by_error_type_and_code(tmp_path, caps
     ]
 
 
-def test_a_short_key_is_masked_where_a_key_stands_and_nowhere_else(served, capsys):
+def test_a_short_key_is_masked_where_a_key_stands_and_nowhere_else(cli_emulator, capsys):
     """--api-key k: text that merely contains "k" is printed intact (no `analyze_tas***`)."""
-    argv = ["--base-url", served.base_url, "--api-key", "k", "--plain", "tasks", "get"]
+    argv = ["--base-url", cli_emulator.base_url, "--api-key", "k", "--plain", "tasks", "get"]
     assert main([*argv, "analyze_task"]) == 1
     assert "analyze_task" in capsys.readouterr().err
 
@@ -529,9 +539,9 @@ def refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     return captured.err
 
 
-def test_bad_out_and_journal_paths_are_refused_before_any_work(served, tmp_path, capsys):
+def test_bad_out_and_journal_paths_are_refused_before_any_work(cli_emulator, tmp_path, capsys):
     manifest = write_manifest(tmp_path / "in.jsonl", [request(1)])
-    batch = remote(served, "batch", str(manifest))
+    batch = remote(cli_emulator, "batch", str(manifest))
     missing = tmp_path / "no" / "such"
     (tmp_path / "a-dir").mkdir()
     (tmp_path / "text.txt").write_text("not a database\n")
@@ -546,14 +556,14 @@ def test_bad_out_and_journal_paths_are_refused_before_any_work(served, tmp_path,
         [*batch, *out, "--journal", str(tmp_path / "text.txt")], capsys
     )
     assert (tmp_path / "text.txt").read_text() == "not a database\n"
-    assert served.stats()["creates"] == 0
+    assert cli_emulator.stats()["creates"] == 0
 
 
-def test_out_and_journal_being_one_file_is_refused(served, tmp_path, capsys, monkeypatch):
+def test_out_and_journal_being_one_file_is_refused(cli_emulator, tmp_path, capsys, monkeypatch):
     """Results written over the journal would lose every task id (and pay again): the same
     file is refused, whether named alike, through a relative path or a symlink."""
     manifest = write_manifest(tmp_path / "in.jsonl", [request(1)])
-    batch = remote(served, "batch", str(manifest))
+    batch = remote(cli_emulator, "batch", str(manifest))
     journal = tmp_path / "run.db"
     assert main([*batch, "--out", str(tmp_path / "o.jsonl"), "--journal", str(journal)]) == 0
     capsys.readouterr()
@@ -567,7 +577,7 @@ def test_out_and_journal_being_one_file_is_refused(served, tmp_path, capsys, mon
     assert "same file" in refused([*batch, "--out", "run.db-wal", "--journal", "run.db"], capsys)
     assert "same file" in refused([*batch, "--out", "o", "--journal", str(manifest)], capsys)
     assert journal.read_bytes() == saved
-    assert served.stats()["creates"] == 1
+    assert cli_emulator.stats()["creates"] == 1
 
 
 def test_analyze_a_directory_says_so(tmp_path, capsys):
@@ -619,19 +629,19 @@ class CliProcess:
         return code, out, "".join(self.err)
 
 
-def test_ctrl_c_in_analyze_names_the_task_and_the_command_that_waits(served):
-    cli = CliProcess(remote(served, "analyze", LONG_VIDEO, "-p", "Summarize"))
+def test_ctrl_c_in_analyze_names_the_task_and_the_command_that_waits(cli_emulator):
+    cli = CliProcess(remote(cli_emulator, "analyze", LONG_VIDEO, "-p", "Summarize"))
     task_id = cli.wait_for_line("created task").split()[-1]
     code, _, err = cli.stop(signal.SIGINT)
     assert code == 130
-    wait = f"asyncanalyze --base-url {served.base_url} tasks wait {task_id}"
+    wait = f"asyncanalyze --base-url {cli_emulator.base_url} tasks wait {task_id}"
     assert f"task {task_id} is still running; wait for it with: {wait}" in err
-    cancel = f"asyncanalyze --base-url {served.base_url} tasks cancel {task_id}"
+    cancel = f"asyncanalyze --base-url {cli_emulator.base_url} tasks cancel {task_id}"
     assert f"(or stop it, and its bill, with: {cancel})" in err
     assert "Traceback" not in err and "test-key" not in err
 
-    cli = CliProcess(remote(served, "--json", "analyze", LONG_VIDEO, "-p", "Summarize"))
-    while served.stats()["creates"] < 2:
+    cli = CliProcess(remote(cli_emulator, "--json", "analyze", LONG_VIDEO, "-p", "Summarize"))
+    while cli_emulator.stats()["creates"] < 2:
         time.sleep(0.02)
     code, out, _ = cli.stop(signal.SIGINT)
     report = json.loads(out)
@@ -640,34 +650,36 @@ def test_ctrl_c_in_analyze_names_the_task_and_the_command_that_waits(served):
     assert report["cancel_command"].endswith(f"tasks cancel {report['task_id']}")
 
 
-def test_sigterm_in_batch_counts_the_running_tasks_and_gives_the_resume_command(served, tmp_path):
+def test_sigterm_in_batch_counts_the_running_tasks_and_gives_the_resume_command(
+    cli_emulator, tmp_path
+):
     manifest = tmp_path / "in.jsonl"
     lines = [
         {"video": {"type": "url", "url": f"{LONG_VIDEO}&n={n}"}, "prompt": "p"} for n in range(3)
     ]
     write_manifest(manifest, lines)
     batch = ["batch", str(manifest), "--out", str(tmp_path / "o"), "--journal", str(tmp_path / "j")]
-    cli = CliProcess(remote(served, *batch))
-    while served.stats()["creates"] < 3:
+    cli = CliProcess(remote(cli_emulator, *batch))
+    while cli_emulator.stats()["creates"] < 3:
         time.sleep(0.02)
     time.sleep(0.2)  # the journal records each task id right after its create
     code, _, err = cli.stop(signal.SIGTERM)
     assert code == 143
     progress = [line for line in err.splitlines() if line.startswith("batch:")]
     assert "running 3" in progress[-1]  # the last frame: what still runs, not "running 0"
-    resume = f"asyncanalyze --base-url {served.base_url} --plain {' '.join(batch)}"
+    resume = f"asyncanalyze --base-url {cli_emulator.base_url} --plain {' '.join(batch)}"
     assert "3 task(s) still running on the server; the journal has them. Resume" in err
     assert resume in err and "test-key" not in err
 
-    polled = served.stats()["requests"].get("retrieve", 0)
-    cli = CliProcess(remote(served, "--json", *batch))
+    polled = cli_emulator.stats()["requests"].get("retrieve", 0)
+    cli = CliProcess(remote(cli_emulator, "--json", *batch))
     # The three tasks are resumed from the journal (no create): wait until they are polled.
-    while served.stats()["requests"].get("retrieve", 0) < polled + 3:
+    while cli_emulator.stats()["requests"].get("retrieve", 0) < polled + 3:
         time.sleep(0.02)
     code, out, _ = cli.stop(signal.SIGTERM)
     report = json.loads(out)
     assert code == 143 and report["still_running"] == 3 and report["interrupted"] is True
-    assert "batch" in report["resume_command"] and served.stats()["creates"] == 3
+    assert "batch" in report["resume_command"] and cli_emulator.stats()["creates"] == 3
 
 
 # -- progress -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +30,18 @@ from asyncanalyze.batch import run_batch
 from asyncanalyze.emulator import Emulator
 
 from .._helpers import task_json
-
-SPEED = 400.0
+from ..conftest import EMULATOR_SPEED
 
 
 def scaled_client(emu: Emulator, **options: Any) -> AnalyzeAsyncClient:
     loop = asyncio.get_running_loop()
 
     async def sleep(seconds: float) -> None:
-        await asyncio.sleep(seconds / SPEED)
+        await asyncio.sleep(seconds / EMULATOR_SPEED)
 
     options.setdefault("api_key", "journal-key-0123456789")
     return AnalyzeAsyncClient(
-        base_url=emu.base_url, sleep=sleep, clock=lambda: loop.time() * SPEED, **options
+        base_url=emu.base_url, sleep=sleep, clock=lambda: loop.time() * EMULATOR_SPEED, **options
     )
 
 
@@ -58,12 +57,6 @@ def requests_for(count: int, *, seconds: float = 30, tag: str = "j") -> list[Ana
     ]
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator(speed=SPEED) as emulator:
-        yield emulator
-
-
 async def run_all(
     client: AnalyzeAsyncClient, requests: list[AnalyzeRequest], journal: Path
 ) -> list[Any]:
@@ -73,39 +66,39 @@ async def run_all(
 # -- 14.6: a journal belongs to one server and one account -------------------------------------
 
 
-async def test_a_journal_refuses_another_server(emu: Emulator, tmp_path: Path) -> None:
+async def test_a_journal_refuses_another_server(sped_up_emulator: Emulator, tmp_path: Path) -> None:
     """A journal written against one server is refused by a client of another, before any
     request: its finished tasks would otherwise be reported as that server's results."""
     journal = tmp_path / "j.db"
     requests = requests_for(3)
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         await run_all(client, requests, journal)
-    async with Emulator(speed=SPEED) as other, scaled_client(other) as client:
+    async with Emulator(speed=EMULATOR_SPEED) as other, scaled_client(other) as client:
         with pytest.raises(JournalMismatchError) as caught:
             await run_all(client, requests, journal)
         assert sum(other.stats()["requests"].values()) == 0
     error = caught.value
     assert (error.field, error.recorded, error.current) == (
         "base_url",
-        emu.base_url,
+        sped_up_emulator.base_url,
         other.base_url,
     )
-    assert emu.base_url in str(error) and other.base_url in str(error)
+    assert sped_up_emulator.base_url in str(error) and other.base_url in str(error)
     assert isinstance(error, JournalError) and error.path == str(journal)
 
 
 async def test_a_journal_refuses_another_api_key_without_showing_either(
-    emu: Emulator, tmp_path: Path
+    sped_up_emulator: Emulator, tmp_path: Path
 ) -> None:
     """Another API key is refused too; neither key appears in the error or in the file."""
     journal = tmp_path / "j.db"
     first_key, second_key = "first-secret-key-AAAA", "second-secret-key-BBBB"
     requests = requests_for(2)
-    async with scaled_client(emu, api_key=first_key) as client:
+    async with scaled_client(sped_up_emulator, api_key=first_key) as client:
         await run_all(client, requests, journal)
         assert (await run_all(client, requests, journal))[0].from_journal  # same key: fine
-    creates = emu.stats()["creates"]
-    async with scaled_client(emu, api_key=second_key) as client:
+    creates = sped_up_emulator.stats()["creates"]
+    async with scaled_client(sped_up_emulator, api_key=second_key) as client:
         with pytest.raises(JournalMismatchError) as caught:
             await run_all(client, requests, journal)
     assert caught.value.field == "api_key"
@@ -114,7 +107,7 @@ async def test_a_journal_refuses_another_api_key_without_showing_either(
     assert first_key not in shown and second_key not in shown
     raw = b"".join(path.read_bytes() for path in tmp_path.iterdir() if path.is_file())
     assert first_key.encode() not in raw and second_key.encode() not in raw
-    assert emu.stats()["creates"] == creates
+    assert sped_up_emulator.stats()["creates"] == creates
 
 
 def old_fingerprint(request: AnalyzeRequest) -> str:
@@ -143,13 +136,13 @@ OLD_LAYOUT = (
 
 
 async def test_an_old_journal_resumes_and_is_adopted_by_its_first_client(
-    emu: Emulator, tmp_path: Path
+    sped_up_emulator: Emulator, tmp_path: Path
 ) -> None:
     """A journal from before owner rows resumes its tasks (fingerprints unchanged), then
     belongs to the first client that used it: another key is refused afterwards."""
     journal = tmp_path / "old.db"
     requests = requests_for(2)
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         created = await client.tasks.create(video=requests[0].video, prompt=requests[0].prompt)
         # A journal as 0.1.0 wrote it: a salt, and no owner rows or generation column.
         sqlite_file(
@@ -158,8 +151,10 @@ async def test_an_old_journal_resumes_and_is_adopted_by_its_first_client(
         outcomes = await run_all(client, requests, journal)
     assert {o.index: o.task_id for o in outcomes}[0] == created.task_id
     assert all(o.ok for o in outcomes)
-    assert emu.stats()["creates"] == 2  # the journaled task was waited on, not created again
-    async with scaled_client(emu, api_key="someone-else") as client:
+    assert (
+        sped_up_emulator.stats()["creates"] == 2
+    )  # the journaled task was waited on, not created again
+    async with scaled_client(sped_up_emulator, api_key="someone-else") as client:
         with pytest.raises(JournalMismatchError):
             await run_all(client, requests, journal)
 
@@ -211,31 +206,31 @@ def same_table_names_other_columns(path: Path) -> Path:
     ],
 )
 async def test_an_unusable_journal_file_is_a_journal_error_before_any_request(
-    emu: Emulator, tmp_path: Path, damage: Callable[[Path], Path]
+    sped_up_emulator: Emulator, tmp_path: Path, damage: Callable[[Path], Path]
 ) -> None:
     """Not a database, truncated, a directory or a foreign schema: JournalError naming the
     file, nothing sent, and another program's database left as it was."""
     path = damage(tmp_path / "journal.db")
     before = path.read_bytes() if path.is_file() else None
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         with pytest.raises(JournalError) as caught:
             await run_all(client, requests_for(2), path)
     assert caught.value.path == str(path)
     assert not isinstance(caught.value, sqlite3.Error)
-    assert emu.stats()["creates"] == 0
+    assert sped_up_emulator.stats()["creates"] == 0
     if before is not None:
         assert path.read_bytes() == before
 
 
 async def test_a_journal_path_that_cannot_exist_is_a_journal_error(
-    emu: Emulator, tmp_path: Path
+    sped_up_emulator: Emulator, tmp_path: Path
 ) -> None:
     """A path in a folder that does not exist, or with a NUL in it, is a JournalError too."""
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         for path in (tmp_path / "missing" / "j.db", f"{tmp_path}/j\0.db"):
             with pytest.raises(JournalError):
                 await run_all(client, requests_for(1), path)  # type: ignore[arg-type]
-    assert emu.stats()["creates"] == 0
+    assert sped_up_emulator.stats()["creates"] == 0
 
 
 @pytest.fixture
@@ -258,7 +253,7 @@ def connect_with(
 
 
 async def test_a_full_disk_mid_batch_ends_it_with_a_journal_error(
-    emu: Emulator,
+    sped_up_emulator: Emulator,
     tmp_path: Path,
     connect_with: Callable[[Callable[[sqlite3.Connection], None]], None],
 ) -> None:
@@ -268,36 +263,36 @@ async def test_a_full_disk_mid_batch_ends_it_with_a_journal_error(
     connect_with(lambda db: db.execute("PRAGMA max_page_count = 8"))
     requests = requests_for(60)
     delivered = 0
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         with pytest.raises(JournalError, match="full") as caught:
             async for _ in client.tasks.analyze_many(requests, concurrency=10, journal=journal):
                 delivered += 1
         assert delivered < 60 and caught.value.path == str(journal)
-        created = emu.stats()["tasks"]["total"]
+        created = sped_up_emulator.stats()["tasks"]["total"]
         connect_with(lambda db: None)
         outcomes = await run_all(client, requests, journal)
     assert len(outcomes) == 60 and all(o.ok for o in outcomes)
     # Tasks created but not recorded were found again by their Idempotency-Keys.
-    assert emu.stats()["tasks"]["total"] == 60 >= created
+    assert sped_up_emulator.stats()["tasks"]["total"] == 60 >= created
 
 
 async def test_a_read_only_journal_is_a_journal_error(
-    emu: Emulator,
+    sped_up_emulator: Emulator,
     tmp_path: Path,
     connect_with: Callable[[Callable[[sqlite3.Connection], None]], None],
 ) -> None:
     """A journal that cannot be written is refused with a JournalError, nothing sent."""
     journal = tmp_path / "ro.db"
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         await run_all(client, requests_for(1), journal)
         connect_with(lambda db: db.execute("PRAGMA query_only = ON"))
         with pytest.raises(JournalError):
             await run_all(client, requests_for(2, tag="more"), journal)
-    assert emu.stats()["creates"] == 1
+    assert sped_up_emulator.stats()["creates"] == 1
 
 
 async def test_an_unreadable_journal_row_is_fetched_again_not_fatal(
-    emu: Emulator, tmp_path: Path
+    sped_up_emulator: Emulator, tmp_path: Path
 ) -> None:
     """A row whose result or task id cannot be read back does not end the batch: the task is
     fetched again, or its create resent with the same key (the same task, no new one)."""
@@ -310,7 +305,7 @@ async def test_an_unreadable_journal_row_is_fetched_again_not_fatal(
         "task_id = X'00ff', final_task = NULL",
         "task_id = '../x', final_task = NULL",
     ]
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         first = await run_all(client, requests, journal)
         with contextlib.closing(sqlite3.connect(journal)) as db, db:
             rows = db.execute("SELECT fingerprint FROM requests ORDER BY fingerprint").fetchall()
@@ -320,7 +315,7 @@ async def test_an_unreadable_journal_row_is_fetched_again_not_fatal(
     assert len(again) == 5 and all(o.ok for o in again)
     assert {o.index: o.task_id for o in again} == {o.index: o.task_id for o in first}
     assert not any(o.from_journal or o.recreated for o in again)
-    assert emu.stats()["tasks"]["total"] == 5
+    assert sped_up_emulator.stats()["tasks"]["total"] == 5
 
 
 def open_all_at_once(path: str, openers: int) -> tuple[list[str], list[BaseException]]:
@@ -359,18 +354,18 @@ def test_a_new_journal_opened_by_many_at_once_gets_one_salt(tmp_path: Path) -> N
 
 
 async def test_two_batches_on_one_new_journal_at_once_create_each_task_once(
-    emu: Emulator, tmp_path: Path
+    sped_up_emulator: Emulator, tmp_path: Path
 ) -> None:
     """Two analyze_many on the same new journal in one process share its salt, so the
     same requests become the same tasks."""
     journal = tmp_path / "twice.db"
     requests = requests_for(10)
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         first, second = await asyncio.gather(
             run_all(client, requests, journal), run_all(client, requests, journal)
         )
     assert {o.task_id for o in first} == {o.task_id for o in second}
-    assert emu.stats()["tasks"]["total"] == 10
+    assert sped_up_emulator.stats()["tasks"]["total"] == 10
 
 
 async def test_a_journal_locked_by_another_process_says_so(
@@ -400,13 +395,13 @@ async def test_tasks_a_fresh_server_never_saw_are_created_anew_once(tmp_path: Pa
     journal = tmp_path / "fresh.db"
     requests = requests_for(4, seconds=600)
     requests[0] = requests_for(1, seconds=5, tag="quick")[0]
-    async with Emulator(speed=SPEED) as first:
+    async with Emulator(speed=EMULATOR_SPEED) as first:
         port = first.port
         async with scaled_client(first) as client:
             async for outcome in client.tasks.analyze_many(requests, journal=journal):
                 assert outcome.index == 0
                 break  # the other three are created and journaled, not finished
-    async with Emulator(speed=SPEED, port=port) as second:
+    async with Emulator(speed=EMULATOR_SPEED, port=port) as second:
         async with scaled_client(second) as client:
             outcomes = await run_all(client, requests, journal)
             assert second.stats()["creates"] == 3
@@ -419,13 +414,13 @@ async def test_tasks_a_fresh_server_never_saw_are_created_anew_once(tmp_path: Pa
 
 
 async def test_a_deleted_task_is_created_anew_under_a_new_key(
-    emu: Emulator, tmp_path: Path
+    sped_up_emulator: Emulator, tmp_path: Path
 ) -> None:
     """A journaled task deleted on the server is created anew with a new Idempotency-Key: the
     old key would only return the deleted task again."""
     journal = tmp_path / "deleted.db"
     requests = [requests_for(1, seconds=5, tag="q")[0], requests_for(1, seconds=300)[0]]
-    async with scaled_client(emu) as client:
+    async with scaled_client(sped_up_emulator) as client:
         async for _ in client.tasks.analyze_many(requests, journal=journal):
             break
         with contextlib.closing(sqlite3.connect(journal)) as db:
@@ -436,7 +431,7 @@ async def test_a_deleted_task_is_created_anew_under_a_new_key(
         outcomes = {o.index: o for o in await run_all(client, requests, journal)}
     assert outcomes[1].recreated and outcomes[1].ok and outcomes[1].task_id != deleted
     assert outcomes[1].to_dict()["recreated"] is True
-    assert emu.stats()["creates"] == 3
+    assert sped_up_emulator.stats()["creates"] == 3
 
 
 class FakeService:

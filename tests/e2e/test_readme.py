@@ -61,7 +61,7 @@ def readme_blocks() -> list[tuple[int, str]]:
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[ThreadedEmulator]:
+def readme_emulator() -> Iterator[ThreadedEmulator]:
     emulator = ThreadedEmulator(speed=1000)
     yield emulator
     emulator.close()
@@ -128,18 +128,18 @@ def run_block(
 def test_readme_example_runs(
     line: int,
     source: str,
-    served: ThreadedEmulator,
+    readme_emulator: ThreadedEmulator,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The README block starting at this line runs without error against the emulator."""
     monkeypatch.setenv("TWELVE_LABS_API_KEY", "readme-key")
-    monkeypatch.setenv("ASYNCANALYZE_BASE_URL", served.emulator.base_url)
+    monkeypatch.setenv("ASYNCANALYZE_BASE_URL", readme_emulator.emulator.base_url)
     monkeypatch.chdir(tmp_path)  # journals and files the examples write land here
     make_clip(tmp_path / "clip.mp4")
     loop = asyncio.new_event_loop()
     try:
-        client = emulator_client(served.emulator)
+        client = emulator_client(readme_emulator.emulator)
 
         async def create() -> Any:
             return await client.tasks.create(

@@ -20,14 +20,8 @@ VIDEO = "https://example.com/a.mp4?emulator_task_seconds={}"
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    async with Emulator(speed=200) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def app_client(emulator: Emulator) -> AsyncIterator[TestClient[Any, Any]]:
-    app = aiohttp_app.create_app(lambda: emulator_client(emulator))
+async def aiohttp_app_client(examples_emulator: Emulator) -> AsyncIterator[TestClient[Any, Any]]:
+    app = aiohttp_app.create_app(lambda: emulator_client(examples_emulator))
     async with TestClient(TestServer(app)) as client:
         yield client
 
@@ -50,13 +44,13 @@ async def create(client: TestClient[Any, Any], url: str) -> str:
     return str(body["task_id"])
 
 
-async def test_create_then_stream_until_ready(app_client: TestClient[Any, Any]) -> None:
-    task_id = await create(app_client, VIDEO.format(60))
-    got = await app_client.get(f"/analyses/{task_id}")
+async def test_create_then_stream_until_ready(aiohttp_app_client: TestClient[Any, Any]) -> None:
+    task_id = await create(aiohttp_app_client, VIDEO.format(60))
+    got = await aiohttp_app_client.get(f"/analyses/{task_id}")
     assert got.status == 200
     assert (await got.json())["status"] in {"queued", "pending"}
 
-    response = await app_client.get(f"/analyses/{task_id}/events")
+    response = await aiohttp_app_client.get(f"/analyses/{task_id}/events")
     assert response.headers["Content-Type"] == "text/event-stream"
     events = [item async for item in sse_events(response)]
     statuses = [data["status"] for name, data in events if name == "status"]
@@ -66,36 +60,44 @@ async def test_create_then_stream_until_ready(app_client: TestClient[Any, Any]) 
     assert name == "ready"
     assert final["task_id"] == task_id and final["result"]
 
-    done = await (await app_client.get(f"/analyses/{task_id}")).json()
+    done = await (await aiohttp_app_client.get(f"/analyses/{task_id}")).json()
     assert done == final
 
 
-async def test_failed_task_ends_the_stream_with_failed(app_client: TestClient[Any, Any]) -> None:
-    task_id = await create(app_client, "https://example.com/a.mp4?emulator_fail=corrupt+video")
-    response = await app_client.get(f"/analyses/{task_id}/events")
+async def test_failed_task_ends_the_stream_with_failed(
+    aiohttp_app_client: TestClient[Any, Any],
+) -> None:
+    task_id = await create(
+        aiohttp_app_client, "https://example.com/a.mp4?emulator_fail=corrupt+video"
+    )
+    response = await aiohttp_app_client.get(f"/analyses/{task_id}/events")
     name, final = [item async for item in sse_events(response)][-1]
     assert name == "failed"
     assert final["status"] == "failed" and "corrupt video" in final["error"]
 
 
-async def test_unknown_and_bad_requests(app_client: TestClient[Any, Any]) -> None:
-    assert (await app_client.get("/analyses/000000000000000000000000")).status == 404
-    assert (await app_client.get("/analyses/..%2Fetc")).status == 404
-    response = await app_client.get("/analyses/000000000000000000000000/events")
+async def test_unknown_and_bad_requests(aiohttp_app_client: TestClient[Any, Any]) -> None:
+    assert (await aiohttp_app_client.get("/analyses/000000000000000000000000")).status == 404
+    assert (await aiohttp_app_client.get("/analyses/..%2Fetc")).status == 404
+    response = await aiohttp_app_client.get("/analyses/000000000000000000000000/events")
     assert [item async for item in sse_events(response)] == [
         ("error", {"error": "no such analysis"})
     ]
-    assert (await app_client.post("/analyses", data=b"not json")).status == 400
-    assert (await app_client.post("/analyses", json={"video_url": "x"})).status == 400
-    refused = await app_client.post("/analyses", json={"video_url": "", "prompt": "Summarize"})
+    assert (await aiohttp_app_client.post("/analyses", data=b"not json")).status == 400
+    assert (await aiohttp_app_client.post("/analyses", json={"video_url": "x"})).status == 400
+    refused = await aiohttp_app_client.post(
+        "/analyses", json={"video_url": "", "prompt": "Summarize"}
+    )
     assert refused.status == 400
 
 
-async def test_shutdown_ends_open_streams_then_closes_the_client(emulator: Emulator) -> None:
+async def test_shutdown_ends_open_streams_then_closes_the_client(
+    examples_emulator: Emulator,
+) -> None:
     made: list[AnalyzeAsyncClient] = []
 
     def factory() -> AnalyzeAsyncClient:
-        made.append(emulator_client(emulator))
+        made.append(emulator_client(examples_emulator))
         return made[0]
 
     server = TestServer(aiohttp_app.create_app(factory))

@@ -30,12 +30,6 @@ VIDEO = "https://example.com/a.mp4?emulator_task_seconds={}"
 SECRET = "whsec_example"
 
 
-@pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    async with Emulator(speed=200) as emu:
-        yield emu
-
-
 @contextlib.asynccontextmanager
 async def serve_in_process(app: Any) -> AsyncIterator[Any]:
     # httpx's ASGI transport sends no lifespan events: run the app's lifespan around it.
@@ -46,9 +40,11 @@ async def serve_in_process(app: Any) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def http(emulator: Emulator) -> AsyncIterator[Any]:
+async def fastapi_app_client(examples_emulator: Emulator) -> AsyncIterator[Any]:
     """The app without webhooks: background completion by polling alone."""
-    async with serve_in_process(fastapi_app.create_app(lambda: emulator_client(emulator))) as c:
+    async with serve_in_process(
+        fastapi_app.create_app(lambda: emulator_client(examples_emulator))
+    ) as c:
         yield c
 
 
@@ -59,48 +55,66 @@ async def create(http: Any, url: str) -> str:
     return str(response.json()["task_id"])
 
 
-async def test_create_long_poll_and_background_completion(http: Any, emulator: Emulator) -> None:
-    task_id = await create(http, VIDEO.format(30))
-    now = (await http.get(f"/analyses/{task_id}")).json()
+async def test_create_long_poll_and_background_completion(
+    fastapi_app_client: Any, examples_emulator: Emulator
+) -> None:
+    task_id = await create(fastapi_app_client, VIDEO.format(30))
+    now = (await fastapi_app_client.get(f"/analyses/{task_id}")).json()
     assert now == {"task_id": task_id, "status": now["status"]}
     assert now["status"] in {"queued", "pending"}
 
-    done = (await http.get(f"/analyses/{task_id}", params={"wait": 55})).json()
+    done = (await fastapi_app_client.get(f"/analyses/{task_id}", params={"wait": 55})).json()
     assert done["status"] == "ready" and done["result"]
     # Completed in the background: reading it again asks the API nothing.
-    retrieves = emulator.stats()["requests"]["retrieve"]
-    assert (await http.get(f"/analyses/{task_id}")).json() == done
-    assert emulator.stats()["requests"]["retrieve"] == retrieves
+    retrieves = examples_emulator.stats()["requests"]["retrieve"]
+    assert (await fastapi_app_client.get(f"/analyses/{task_id}")).json() == done
+    assert examples_emulator.stats()["requests"]["retrieve"] == retrieves
 
 
-async def test_failed_unknown_and_bad_requests(http: Any) -> None:
-    task_id = await create(http, "https://example.com/a.mp4?emulator_fail=corrupt+video")
-    failed = (await http.get(f"/analyses/{task_id}", params={"wait": 55})).json()
+async def test_failed_unknown_and_bad_requests(fastapi_app_client: Any) -> None:
+    task_id = await create(
+        fastapi_app_client, "https://example.com/a.mp4?emulator_fail=corrupt+video"
+    )
+    failed = (await fastapi_app_client.get(f"/analyses/{task_id}", params={"wait": 55})).json()
     assert failed["status"] == "failed" and "corrupt video" in failed["error"]
 
-    assert (await http.get("/analyses/000000000000000000000000")).status_code == 404
-    assert (await http.get("/analyses/000000000000000000000000?wait=1")).status_code == 404
-    assert (await http.get("/analyses/abc?wait=99")).status_code == 422  # over MAX_WAIT
-    assert (await http.post("/analyses", json={"video_url": "x"})).status_code == 422
-    empty = await http.post("/analyses", json={"video_url": "", "prompt": "Summarize"})
+    assert (await fastapi_app_client.get("/analyses/000000000000000000000000")).status_code == 404
+    assert (
+        await fastapi_app_client.get("/analyses/000000000000000000000000?wait=1")
+    ).status_code == 404
+    assert (
+        await fastapi_app_client.get("/analyses/abc?wait=99")
+    ).status_code == 422  # over MAX_WAIT
+    assert (await fastapi_app_client.post("/analyses", json={"video_url": "x"})).status_code == 422
+    empty = await fastapi_app_client.post(
+        "/analyses", json={"video_url": "", "prompt": "Summarize"}
+    )
     assert empty.status_code == 400
 
 
-async def test_long_poll_of_a_task_created_elsewhere(http: Any, emulator: Emulator) -> None:
-    async with emulator_client(emulator) as other:  # another replica, a script, ...
+async def test_long_poll_of_a_task_created_elsewhere(
+    fastapi_app_client: Any, examples_emulator: Emulator
+) -> None:
+    async with emulator_client(examples_emulator) as other:  # another replica, a script, ...
         short = await other.tasks.create(video=VideoContext_Url(url=VIDEO.format(20)), prompt="S")
         long = await other.tasks.create(video=VideoContext_Url(url=VIDEO.format(3600)), prompt="S")
-    ready = (await http.get(f"/analyses/{short.task_id}", params={"wait": 55})).json()
+    ready = (await fastapi_app_client.get(f"/analyses/{short.task_id}", params={"wait": 55})).json()
     assert ready["status"] == "ready"
     # Not done within the wait: the current state, and the caller asks again.
-    pending = (await http.get(f"/analyses/{long.task_id}", params={"wait": 30})).json()
+    pending = (
+        await fastapi_app_client.get(f"/analyses/{long.task_id}", params={"wait": 30})
+    ).json()
     assert pending["status"] in {"queued", "pending", "processing"}
 
 
-async def test_webhook_signature_is_checked(http: Any, emulator: Emulator) -> None:
+async def test_webhook_signature_is_checked(
+    fastapi_app_client: Any, examples_emulator: Emulator
+) -> None:
     body = b'{"id": "whe_1", "type": "analyze.task.ready", "data": {}}'
-    assert (await http.post("/webhooks/analyze", content=body)).status_code == 404  # not on
-    app = fastapi_app.create_app(lambda: emulator_client(emulator), webhook_secret=SECRET)
+    assert (
+        await fastapi_app_client.post("/webhooks/analyze", content=body)
+    ).status_code == 404  # not on
+    app = fastapi_app.create_app(lambda: emulator_client(examples_emulator), webhook_secret=SECRET)
     async with serve_in_process(app) as hooked:
         unsigned = await hooked.post("/webhooks/analyze", content=body)
         assert unsigned.status_code == 400
@@ -110,7 +124,7 @@ async def test_webhook_signature_is_checked(http: Any, emulator: Emulator) -> No
         assert forged.status_code == 400 and "does not match" in forged.json()["error"]
 
 
-async def test_a_replayed_webhook_is_acted_on_once(emulator: Emulator) -> None:
+async def test_a_replayed_webhook_is_acted_on_once(examples_emulator: Emulator) -> None:
     """A signed event sent again (a replay inside its window) is answered as a duplicate."""
     body = json.dumps(
         {
@@ -123,7 +137,7 @@ async def test_a_replayed_webhook_is_acted_on_once(emulator: Emulator) -> None:
     t = int(time.time())
     digest = hmac.new(SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
     headers = {"TL-Signature": f"t={t},v1={digest}"}
-    app = fastapi_app.create_app(lambda: emulator_client(emulator), webhook_secret=SECRET)
+    app = fastapi_app.create_app(lambda: emulator_client(examples_emulator), webhook_secret=SECRET)
     async with serve_in_process(app) as hooked:
         answers = [
             (await hooked.post("/webhooks/analyze", content=body, headers=headers)).json()
