@@ -114,8 +114,27 @@ def verify(headers: dict[str, str], raw: str) -> None:
     assert hmac.compare_digest(parts["v1"], expected.hexdigest())
 
 
+async def webhooks_settled(emulator: Emulator) -> None:
+    """Until no delivery is due or in flight, so every outcome is recorded. It waits on the
+    deliveries themselves (their retries back off in real time), never for a fixed time."""
+    dispatcher = emulator._service.webhooks
+    assert dispatcher is not None
+    for _ in range(10_000):
+        if dispatcher._deliveries:
+            await asyncio.wait(set(dispatcher._deliveries))
+        elif dispatcher._heap and dispatcher._heap[0][0] <= emulator.clock.now():
+            await asyncio.sleep(0)  # due: the dispatcher's loop spawns it on its next turn
+        else:
+            return
+    raise AssertionError("the webhook deliveries never settled")
+
+
 async def test_ready_task_sends_a_signed_event(
-    checked_api: Api, manual_clock: ManualClock, failing_receiver: Receiver, hook_url: str
+    checked_api: Api,
+    manual_emulator: Emulator,
+    manual_clock: ManualClock,
+    failing_receiver: Receiver,
+    hook_url: str,
 ) -> None:
     """On ready, a signed analyze.task.ready event without the result is POSTed once."""
     task_id = await checked_api.create_id()
@@ -130,7 +149,7 @@ async def test_ready_task_sends_a_signed_event(
     assert event["type"] == "analyze.task.ready" and event["id"].startswith("whe_")
     assert event["data"]["id"] == task_id and event["data"]["status"] == "ready"
     assert "result" not in event["data"]
-    await asyncio.sleep(0.05)  # let the delivery record itself
+    await webhooks_settled(manual_emulator)  # the delivery records itself once answered
     hooks = (await checked_api.retrieve(task_id)).body["webhooks"]
     assert hooks == [{"url": hook_url, "delivered": True, "attempts": 1}]
 
@@ -148,13 +167,16 @@ async def test_failed_task_sends_a_failed_event(
 
 @pytest.mark.parametrize("failing_receiver", [2], indirect=True)
 async def test_delivery_retries_with_backoff(
-    checked_api: Api, manual_clock: ManualClock, failing_receiver: Receiver
+    checked_api: Api,
+    manual_emulator: Emulator,
+    manual_clock: ManualClock,
+    failing_receiver: Receiver,
 ) -> None:
     """Failed deliveries are retried; the task reports the attempts it took."""
     task_id = await checked_api.create_id()
     manual_clock.advance(3600)
     await asyncio.wait_for(failing_receiver.arrived.wait(), 5)
-    await asyncio.sleep(0.05)
+    await webhooks_settled(manual_emulator)
     hooks = (await checked_api.retrieve(task_id)).body["webhooks"]
     assert hooks[0]["delivered"] is True and hooks[0]["attempts"] == 3
 
@@ -166,11 +188,9 @@ async def test_delivery_gives_up_and_reports_the_error(
     """After the last attempt the task says not delivered, with the last error."""
     task_id = await checked_api.create_id()
     manual_clock.advance(3600)
-    for _ in range(200):
-        hooks = (await checked_api.retrieve(task_id)).body["webhooks"]
-        if hooks[0]["attempts"] == manual_emulator.config.webhook_max_attempts:
-            break
-        await asyncio.sleep(0.02)
+    await webhooks_settled(manual_emulator)
+    hooks = (await checked_api.retrieve(task_id)).body["webhooks"]
+    assert hooks[0]["attempts"] == manual_emulator.config.webhook_max_attempts
     assert hooks[0]["delivered"] is False and hooks[0]["last_error"] == "HTTP 500"
 
 
@@ -192,19 +212,13 @@ async def test_cancel_sends_one_signed_canceled_event(
     event = json.loads(raw)
     validate(event, "AnalyzeTaskCanceledWebhookEvent")
     assert event["data"]["id"] == task_id and event["data"]["custom_id"] == "job-7"
-    for _ in range(100):  # the emulator records the delivery once the receiver answered
-        hooks = (await checked_api.retrieve(task_id)).body["webhooks"]
-        if hooks[0]["delivered"]:
-            break
+    await webhooks_settled(manual_emulator)  # the delivery records itself once answered
+    hooks = (await checked_api.retrieve(task_id)).body["webhooks"]
     assert hooks == [{"url": hook_url, "delivered": True, "attempts": 1}]
     manual_clock.advance(3600)  # the task's original end comes due: it must send nothing
+    await webhooks_settled(manual_emulator)
     dispatcher = manual_emulator._service.webhooks
-    assert dispatcher is not None
-    for _ in range(1000):  # loop turns, not wall time: until the due entry is handled
-        if not dispatcher._heap and not dispatcher._deliveries:
-            break
-        await asyncio.sleep(0)
-    assert not dispatcher._heap and not dispatcher._deliveries
+    assert dispatcher is not None and not dispatcher._heap
     assert len(failing_receiver.events) == 1
 
 
@@ -221,13 +235,9 @@ async def test_a_canceled_task_due_twice_is_delivered_once(
     await checked_api.cancel(task_id)
     manual_clock.advance(3600)  # the original end is due too, before the first delivery succeeded
     await asyncio.wait_for(failing_receiver.arrived.wait(), 5)
+    await webhooks_settled(manual_emulator)
     dispatcher = manual_emulator._service.webhooks
-    assert dispatcher is not None
-    for _ in range(200):
-        if not dispatcher._heap and not dispatcher._deliveries:
-            break
-        await asyncio.sleep(0.01)  # the retries' own back-off is in real seconds
-    assert not dispatcher._deliveries
+    assert dispatcher is not None and not dispatcher._heap and not dispatcher._deliveries
     assert [json.loads(raw)["type"] for _, raw in failing_receiver.events] == [
         "analyze.task.canceled"
     ]
