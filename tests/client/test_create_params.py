@@ -235,8 +235,8 @@ async def test_images_are_sent_instead_of_a_video(
         ({"end_time": 12.5}, {"end_time": 12.5}),
         ({"start_time": 3, "end_time": 4}, {"start_time": 3.0, "end_time": 4.0}),
         ({"start_time": 0, "end_time": 7200}, {"start_time": 0.0, "end_time": 7200.0}),
-        ({"max_tokens": 4_096}, {"max_tokens": 4_096}),  # the brief's ceiling, default model
-        ({"max_tokens": 1}, {"max_tokens": 1}),  # no model_name: the brief's floor
+        ({"max_tokens": 4_096}, {"max_tokens": 4_096}),  # API.md's ceiling, default model
+        ({"max_tokens": 1}, {"max_tokens": 1}),  # no model_name: API.md's floor
         (
             {"max_tokens": 98_304, "model_name": "pegasus1.6"},
             {"max_tokens": 98_304, "model_name": "pegasus1.6"},
@@ -316,7 +316,7 @@ async def test_dicts_and_models_send_the_same_body(
         ({"end_time": float("inf")}, "end_time"),
         ({"end_time": True}, "end_time"),
         ({"max_tokens": 0}, "max_tokens"),
-        ({"max_tokens": 4_097}, "max_tokens"),  # the default model: the brief's range
+        ({"max_tokens": 4_097}, "max_tokens"),  # the default model: API.md's range
         ({"max_tokens": 98_305, "model_name": "pegasus1.5"}, "max_tokens"),
         ({"max_tokens": "lots"}, "max_tokens"),
         ({"max_tokens": 2.0}, "max_tokens"),

@@ -1,13 +1,13 @@
 """Waits never starve under a rate limit, against a server that is not our emulator.
 
-The issue's reproduction, as a new user would write it: 200 coroutines each ``create`` a task
+A starvation scenario, as a new user would write it: 200 coroutines each ``create`` a task
 and ``await_result(timeout=120)`` on it, against a small independent aiohttp.web server whose
 tasks take 1 s and which answers 5 % of requests with 429 (``Retry-After: 1``,
 ``X-Ratelimit-Limit: 100``, ``Remaining: 0``, ``Reset`` one second ahead), 5 % with 500/503,
 and drops 1 % of connections unanswered. Every task must end ready, and each coroutine's
 create plus wait within the 120 s its user allowed for the wait: a deadline is about the
-task, not about our own pacing. (The issue saw 112 of 200 ready; against this server the old
-gate let all 200 end ready, but its create pace kept widening and never relaxed, so the last
+task, not about our own pacing. (An older gate let 112 of 200 end ready; against this server it
+let all 200 end ready, but its create pace kept widening and never relaxed, so the last
 create+wait took 480-720 s.) Both ways of polling are covered: the list sweeps the client
 uses for many waits, and one retrieve per task. The client gets 8 retries instead of 3 so that what fails is
 starvation, not four 5xx in a row.

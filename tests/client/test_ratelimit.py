@@ -215,10 +215,10 @@ def test_a_user_quota_spaces_sends_from_the_first_and_never_lifts() -> None:
     assert later == pytest.approx([0.0, 0.5, 1.0])
 
 
-# -- recovery: the issue's episode, on virtual time -------------------------------------------
+# -- recovery after a 429 episode, on virtual time ---------------------------------------------
 
 SENDERS = 20
-# The unthrottled pace of the issue's measurement: 20 senders at ~6,000 requests a second.
+# The unthrottled pace of a busy client: 20 senders at ~6,000 requests a second.
 LATENCY = SENDERS / 6000
 EPISODE_START, EPISODE_LENGTH, WINDOW = 3.0, 5.0, 1.0
 
@@ -277,7 +277,7 @@ def rate_in(times: list[float], start: float) -> float:
 def test_full_speed_is_back_within_ten_seconds_of_the_last_429(
     throttled: Mapping[str, float | int] | None,
 ) -> None:
-    """The issue's episode: after 5 s of 5 % 429s, throughput in the second starting 10 s
+    """A 429 episode: after 5 s of 5 % 429s, throughput in the second starting 10 s
     after the last 429 is >= 90 % of the pre-episode level, with no header on any success
     (it was 0.1 % before: the pace never relaxed)."""
     successes, last_429 = episode(throttled, seconds_after=12.0)

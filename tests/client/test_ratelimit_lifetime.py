@@ -1,4 +1,4 @@
-"""The rate gate under cancellation, closing and deadlines (issue 14, item 3): a cancelled
+"""The rate gate under cancellation, closing and deadlines: a cancelled
 sender gives its turn back, ``aclose()`` wakes every sender that waits (for a slot or for a
 retry), and a per-call timeout bounds the wait for a slot.
 

@@ -1,4 +1,4 @@
-"""Hard edges found in review: borrowed sessions, closing mid-retry, bad options, leaks."""
+"""Hard edges: borrowed sessions, closing mid-retry, bad options, leaks."""
 
 from __future__ import annotations
 

@@ -386,7 +386,7 @@ async def test_a_journal_locked_by_another_process_says_so(
         holder.close()
 
 
-# -- issue 9: a journaled task the service no longer knows -----------------------------------
+# -- a journaled task the service no longer knows -------------------------------------------
 
 
 async def test_tasks_a_fresh_server_never_saw_are_created_anew_once(tmp_path: Path) -> None:

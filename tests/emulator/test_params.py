@@ -68,7 +68,7 @@ TIME_ARRAY = {
     [
         body_for(model_name="pegasus1.6", max_tokens=98304),
         body_for(model_name="pegasus1.5", max_tokens=512),
-        body_for(max_tokens=4096),  # pegasus1.2, the brief's model, is the default here
+        body_for(max_tokens=4096),  # pegasus1.2, the model of API.md, is the default here
         segmentation(max_tokens="unlimited", min_segment_duration=2, max_segment_duration=9),
         segmentation(model_name="pegasus1.5", max_tokens=2048),
         segmentation(start_time=30, end_time=31),

@@ -689,7 +689,7 @@ general_requests = st.fixed_dictionaries(
         "analysis_mode": st.just("general"),
         "custom_id": st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
         "temperature": st.floats(0, 1),
-        # valid with and without a model_name (the brief's 4,096 without one)
+        # valid with and without a model_name (API.md's 4,096 without one)
         "max_tokens": st.integers(512, 4096),
         "start_time": st.floats(0, 100),
         "end_time": st.floats(200, 7200),

@@ -65,7 +65,7 @@ def test_error_tree_matches_the_spec() -> None:
 
 # Names added after PUBLIC_API.md (which says "add freely"): public from here on.
 ADDED_NAMES = {
-    # every create and list parameter typed (issue 12 item 2)
+    # every create and list parameter typed
     "AnalysisMode",
     "AnalyzeImageInput",
     "AnalyzePromptV2",
@@ -80,7 +80,7 @@ ADDED_NAMES = {
     "TaskRequestParams",
     "VideoSource",
     "VideoSystemMetadata",
-    # cancel (issue 12 item 1)
+    # cancel
     "CancelAnalyzeTaskResponse",
     "TaskCanceledError",
 }
