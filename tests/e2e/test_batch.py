@@ -155,6 +155,7 @@ async def test_analyze_many_yields_one_outcome_per_request(sped_up_emulator: Emu
     assert sped_up_emulator.stats()["creates"] == 40
 
 
+@pytest.mark.slow
 async def test_analyze_many_respects_concurrency_and_reads_lazily(
     sped_up_emulator: Emulator,
 ) -> None:
@@ -204,6 +205,7 @@ async def test_invalid_request_is_an_outcome_not_a_crash(sped_up_emulator: Emula
     assert sped_up_emulator.stats()["creates"] == 1
 
 
+@pytest.mark.slow
 async def test_sweeps_cut_requests_per_task(sped_up_emulator: Emulator) -> None:
     """Many waits share list sweeps: far fewer requests per task than one poller per task."""
     count = 120
@@ -332,6 +334,7 @@ def journal_rows(path: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 async def test_sigkill_midway_then_rerun_creates_each_task_once(tmp_path: Path) -> None:
     """A batch killed with SIGKILL mid-run and run again ends with exactly one task per request."""
     script = tmp_path / "batch.py"

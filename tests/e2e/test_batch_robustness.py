@@ -213,6 +213,7 @@ async def fake_wait(task_id: str) -> AnalyzeTaskResponse:
     return READY
 
 
+@pytest.mark.slow
 async def test_journaled_batch_memory_does_not_grow_with_its_length(tmp_path: Path) -> None:
     """A journaled batch keeps nothing per request in memory: 2,500 more requests cost no
     memory (numbering repeated requests is the journal's job, on disk)."""

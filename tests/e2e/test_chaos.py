@@ -39,6 +39,8 @@ from asyncanalyze.testing import emulator_client
 
 from .._served import ThreadedEmulator
 
+pytestmark = pytest.mark.slow  # hundreds of tasks under faults, on the real clock
+
 TASKS = 300
 SPEED = 100.0
 # Real seconds: a request slower than this is abandoned and retried.

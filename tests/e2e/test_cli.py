@@ -362,6 +362,7 @@ def request(n: int, seconds: int = 60) -> dict[str, Any]:
     return {"video": {"type": "url", "url": url}, "prompt": "Summarize", "metadata": {"n": n}}
 
 
+@pytest.mark.slow
 def test_batch_writes_one_line_per_request_and_resumes(cli_emulator, tmp_path, capsys):
     """batch writes one outcome per request; a re-run with the journal creates nothing."""
     manifest = write_manifest(tmp_path / "in.jsonl", [request(n) for n in range(12)])

@@ -12,8 +12,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 # Dev-only packages (the [dev] and [testing] extras) and the optional extras ([cli]: rich,
 # [media]: av, [speed]: orjson): none may be needed by the core, the CLI or the emulator.
+pytestmark = pytest.mark.slow  # each check starts a Python subprocess
+
 HIDDEN = [
     "pytest",
     "_pytest",

@@ -22,7 +22,10 @@ from asyncanalyze.emulator import Emulator, ManualClock
 from asyncanalyze.testing import EMULATOR_API_KEY
 
 WORKER = Path(__file__).resolve().parents[3] / "examples" / "worker.py"
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the worker uses POSIX signals")
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="the worker uses POSIX signals"),
+    pytest.mark.slow,  # subprocesses killed and restarted
+]
 
 
 def job(index: int, seconds: int) -> dict[str, Any]:
