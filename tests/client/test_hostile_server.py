@@ -259,6 +259,28 @@ async def test_redirects_are_not_followed_and_the_key_stays_home(hostile_server:
     assert hostile_server.requests == 1
 
 
+async def test_a_redirect_to_another_path_of_the_same_host_is_not_followed(
+    hostile_server: Server,
+) -> None:
+    """A 302 from the task's path to another path of the same host is an error for the
+    caller: only the task's path is ever asked, so the other path never sees the key."""
+    paths: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        paths.append(request.path)
+        if request.path.endswith("/analyze/tasks/t1"):
+            raise web.HTTPFound("/collect?from=t1")
+        return web.json_response(task_json())
+
+    hostile_server.handler = handler
+    async with hostile_server.client(max_retries=3) as client:
+        with pytest.raises(APIStatusError) as info:
+            await client.tasks.retrieve("t1")
+    assert info.value.status_code == 302
+    assert paths == ["/v1.3/analyze/tasks/t1"]
+    assert KEY not in f"{info.value} {info.value!r}"
+
+
 async def test_a_trickled_body_is_bounded_by_the_request_timeout(hostile_server: Server) -> None:
     """Slowloris: a server that sends headers, then a byte now and then, for ever, ends in
     APITimeoutError after the request timeout instead of holding the call."""
