@@ -309,8 +309,14 @@ async def test_cancel_on_exit_cancels_every_task_still_running(
     if how == "break":
         await batch.aclose()
     elif how == "consumer cancelled":
-        consumer = asyncio.ensure_future(batch.__anext__())
-        await asyncio.sleep(0.01)
+        inside = asyncio.Event()
+
+        async def consume() -> Any:
+            inside.set()  # the next step runs into the batch until it waits there
+            return await batch.__anext__()
+
+        consumer = asyncio.ensure_future(consume())
+        await inside.wait()  # so the consumer is cancelled while it waits inside the batch
         consumer.cancel()
         with pytest.raises(asyncio.CancelledError):
             await consumer
