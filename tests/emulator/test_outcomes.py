@@ -174,7 +174,7 @@ async def test_task_seconds_marker_fixes_the_total(
 
 
 def make_video(seconds: float, width: int, height: int) -> bytes:
-    """A tiny real MP4 made with PyAV (2 frames a second)."""
+    """A tiny real MP4 of black frames made with PyAV (2 frames a second)."""
     av = pytest.importorskip("av")
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format="mp4") as container:
@@ -183,6 +183,8 @@ def make_video(seconds: float, width: int, height: int) -> bytes:
         stream.time_base = Fraction(1, 2)
         for index in range(int(seconds * 2)):
             frame = av.VideoFrame(width, height, "yuv420p")
+            for plane in frame.planes:  # black: a new frame holds whatever memory it got
+                plane.update(bytes(plane.buffer_size))
             frame.pts = index
             for packet in stream.encode(frame):
                 container.mux(packet)
