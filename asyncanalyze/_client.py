@@ -49,7 +49,7 @@ from ._numbers import check_count, check_positive
 from ._protocol import TASKS_PATH, RawResponse, encode_json, error_for_response
 from ._ratelimit import RateGate
 from ._retry import Sleep, retry_after_failure
-from ._transport import Transport
+from ._transport import ACCEPT_ENCODING, Transport
 from ._version import __version__
 from .polling import DEFAULT_BULK_INTERVAL, DEFAULT_BULK_THRESHOLD
 from .resources.tasks import TasksClient
@@ -211,6 +211,7 @@ class AnalyzeAsyncClient:
             "x-api-key": self._api_key,
             "User-Agent": _USER_AGENT,
             "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
             **(default_headers or {}),
         }
         self._headers: Final = base_headers

@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestServer
 from asyncanalyze import (
     DEFAULT_MAX_RESPONSE_BYTES,
     AnalyzeAsyncClient,
+    APIConnectionError,
     APIStatusError,
     APITimeoutError,
     InternalServerError,
@@ -171,6 +172,64 @@ async def test_a_body_at_the_cap_is_fine(server: Server) -> None:
         server.handler = handler
         async with server.client(max_response_bytes=CAP) as client:
             assert (await client.tasks.retrieve("t1")).task_id == "t1"
+
+
+def raw_deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "pack"),
+    [("gzip", gzip.compress), ("deflate", zlib.compress), ("deflate", raw_deflate)],
+    ids=["gzip", "deflate-zlib", "deflate-raw"],
+)
+async def test_compressed_answers_decode(
+    server: Server, encoding: str, pack: Callable[[bytes], bytes]
+) -> None:
+    """The client inflates gzip and both flavours of "deflate" itself, and says so."""
+    seen: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Accept-Encoding", ""))
+        body = pack(json.dumps(task_json()).encode())
+        return web.Response(
+            body=body, headers={"Content-Encoding": encoding, "Content-Type": "application/json"}
+        )
+
+    server.handler = handler
+    async with server.client() as client:
+        assert (await client.tasks.retrieve("t1")).task_id == "t1"
+    assert seen == ["gzip, deflate"]
+
+
+async def test_an_encoding_it_cannot_inflate_is_a_validation_error(server: Server) -> None:
+    """A server that ignores Accept-Encoding and sends brotli: a typed error with the raw
+    bytes, not garbage handed to the JSON decoder."""
+
+    async def handler(_: web.Request) -> web.Response:
+        headers = {"Content-Encoding": "br", "Content-Type": "application/json"}
+        return web.Response(body=b"\x1b\x03\x00\xf8", headers=headers)
+
+    server.handler = handler
+    async with server.client() as client:
+        with pytest.raises(ResponseValidationError, match="'br'") as caught:
+            await client.tasks.retrieve("t1")
+    assert caught.value.body == b"\x1b\x03\x00\xf8"
+
+
+async def test_a_corrupt_gzip_body_is_a_connection_error_and_retried(server: Server) -> None:
+    """A body damaged in transit is the network's fault: a retried APIConnectionError."""
+
+    async def handler(_: web.Request) -> web.Response:
+        headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        return web.Response(body=b"\x1f\x8b\x08\x00" + b"garbage" * 10, headers=headers)
+
+    server.handler = handler
+    async with server.client(max_retries=1) as client:
+        with pytest.raises(APIConnectionError, match="corrupt"):
+            await client.tasks.retrieve("t1")
+    assert server.requests == 2
 
 
 async def test_a_too_large_answer_is_not_retried(server: Server) -> None:
