@@ -281,12 +281,32 @@ def test_exceptions_keep_only_a_prefix_of_any_body() -> None:
 
 
 def test_the_default_cap_and_its_checks() -> None:
-    """The default sits far above any task answer and below tens of MiB; the option is an int
-    >= 1."""
-    assert 8 * MiB <= DEFAULT_MAX_RESPONSE_BYTES <= 32 * MiB
+    """The option is an int >= 1, and the default stays tens of MiB, not hundreds."""
+    assert 64 * MiB >= DEFAULT_MAX_RESPONSE_BYTES
     for bad in (0, -1, 1.5, True, "1"):
         with pytest.raises(InvalidRequestError):
             AnalyzeAsyncClient(api_key="k", max_response_bytes=bad)
+
+
+async def test_the_largest_legitimate_page_fits_the_default_cap(server: Server) -> None:
+    """A page of 50 ready tasks whose results use the largest token budget the platform
+    allows (98,304 tokens, ~4 characters each) is read whole under the default cap."""
+    longest_result = "w" * (98_304 * 4)
+    item = task_json(result={**task_json()["result"], "data": longest_result})
+    page = {
+        "data": [{**item, "task_id": f"t{n}"} for n in range(50)],
+        "page_info": {"limit_per_page": 50, "page": 1, "total_page": 1, "total_results": 50},
+    }
+    body = json.dumps(page).encode()
+    assert len(body) > 16 * MiB  # what the old default refused
+
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    server.handler = handler
+    async with server.client() as client:
+        listed = await client.tasks.list(page_limit=50)
+    assert len(listed.data) == 50
 
 
 # -- what held up: redirects and slow bodies ------------------------------------------------------
