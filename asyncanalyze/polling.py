@@ -402,8 +402,7 @@ class PollScheduler:
 
     def _schedule_next(self, wait: Wait) -> None:
         wait.polls += 1
-        spread = wait.policy.jitter
-        gap = wait.policy.delay(wait.polls) * self._rng.uniform(1.0 - spread, 1.0 + spread)
+        gap = wait.policy.next_gap(wait.polls, self._rng)
         wait.due = self._clock() + gap
 
     async def _sweep(self) -> None:
