@@ -6,12 +6,12 @@ Imports ``_errors`` (the bottom of the tree) for :meth:`AnalyzeTaskResult.json`'
 from __future__ import annotations
 
 import enum
-import json
 from datetime import datetime
 from typing import Any, Final, Literal
 
 import attrs
 
+from . import _json
 from ._errors import ResultParseError
 
 __all__ = [
@@ -303,7 +303,7 @@ class AnalyzeTaskResult:
         not parse. For a typed result use ``asyncanalyze.parse_result(task, MyClass)``.
         """
         try:
-            return json.loads(self.data)
+            return _json.loads(self.data)
         except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
             hint = ""
             if self.finish_reason == FinishReason.LENGTH:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 from collections import Counter
 from collections.abc import (
@@ -28,7 +27,7 @@ from typing import Any, Final
 
 import attrs
 
-from . import _checks
+from . import _checks, _json
 from ._cancel_on_exit import CancelOnExit
 from ._convert import WireError, structure, unstructure
 from ._create_body import create_body
@@ -373,13 +372,13 @@ def _usable_task_id(task_id: str) -> bool:
 def _task_from_json(text: str) -> AnalyzeTaskResponse | None:
     """The journaled final task, or None if the row cannot be read back."""
     try:
-        return structure(json.loads(text), AnalyzeTaskResponse)
+        return structure(_json.loads(text), AnalyzeTaskResponse)
     except (ValueError, WireError, RecursionError):
         return None
 
 
 def _task_to_json(task: AnalyzeTaskResponse) -> str:
-    return json.dumps(unstructure(task))
+    return _json.dumps_text(unstructure(task))
 
 
 @attrs.frozen

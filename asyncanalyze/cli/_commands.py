@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from asyncanalyze import (
     VideoContext,
     VideoContext_AssetId,
     VideoContext_Url,
+    _json,
     video_from_path_sync,
 )
 
@@ -192,11 +192,11 @@ def show_task(out: Output, task: AnalyzeTaskResponse) -> None:
 def _pretty(data: str) -> str:
     # Results requested with a JSON schema arrive as JSON text: indent them for reading.
     try:
-        parsed = json.loads(data)
+        parsed = _json.loads(data)
     except ValueError:
         return data
     if isinstance(parsed, dict | list):
-        return json.dumps(parsed, indent=2, ensure_ascii=False)
+        return _json.dumps_text(parsed, indent=True)
     return data
 
 
@@ -351,7 +351,7 @@ def load_schema(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = _json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"--schema: cannot read {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
