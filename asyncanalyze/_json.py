@@ -26,10 +26,22 @@ HAVE_ORJSON: Final = orjson is not None
 
 def loads(data: bytes | bytearray | str) -> Any:
     """Parse one JSON document; a malformed one raises ValueError (``json.JSONDecodeError``,
-    which orjson's error subclasses), a too-deep one ValueError or RecursionError."""
+    which orjson's error subclasses; UnicodeDecodeError for bytes that are not UTF-8), a
+    too-deep one ValueError or RecursionError."""
     if orjson is not None:
         return orjson.loads(data)
-    return json.loads(data)
+    if not isinstance(data, str):
+        data = bytes(data).decode("utf-8")  # JSON on the wire and in files is UTF-8 (RFC 8259)
+    return _STRICT.decode(data)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+# The stdlib also reads NaN and Infinity, which orjson (and JSON) refuse: refused here too, so
+# a manifest line or a response means the same with or without the extra.
+_STRICT: Final = json.JSONDecoder(parse_constant=_not_json)
 
 
 def dumps(value: Any) -> bytes:

@@ -39,6 +39,7 @@ from ._errors import (
     NotFoundError,
     TaskCanceledError,
     TaskFailedError,
+    task_failure_reason,
 )
 from ._fingerprint import canonical_digest
 from ._journal import Journal, JournalEntry, JournalOwner, open_journal
@@ -59,6 +60,7 @@ from ._models import (
     VideoContext,
     VideoContext_Base64String,
 )
+from ._numbers import check_count
 from ._protocol import task_path
 from ._segments import SEGMENT_FORMAT_TYPE
 
@@ -234,6 +236,19 @@ class BatchOutcome:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def failure_reason(self) -> str | None:
+        """Why the request failed, in one line (None if it did not): the task's own reason
+        when it ended failed or canceled, else the error's type and message."""
+        error = self.error
+        if error is None:
+            return None
+        if isinstance(error, TaskFailedError):
+            return error.reason
+        if self.task is not None and self.task.error is not None:
+            return task_failure_reason(self.task)
+        return f"{type(error).__name__}: {error}"
 
     @property
     def custom_id(self) -> str | None:
@@ -527,8 +542,7 @@ async def run_batch(
     ``owner`` (the client's server and key) is checked against the journal's. With
     ``exit_cancel``, the tasks still waited on when the run ends early are canceled.
     """
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidRequestError("concurrency", "must be an int >= 1")
+    check_count("concurrency", concurrency, minimum=1)
     if journal is not None and not isinstance(journal, str | PathLike):
         raise InvalidRequestError("journal", f"must be a file path, got {type(journal).__name__}")
     opened = await open_journal(journal, owner) if journal is not None else None

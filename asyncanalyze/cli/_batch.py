@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from asyncanalyze import AnalyzeRequest, BatchProgress, _json
+from asyncanalyze import DEFAULT_BATCH_CONCURRENCY, AnalyzeRequest, BatchProgress, _json
 
 from ._args import UsageError, positive_float, positive_int
 from ._failures import FailureGroups
@@ -51,7 +51,11 @@ def add_batch_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     batch.add_argument("manifest", type=Path, metavar="MANIFEST.jsonl")
     batch.add_argument("--out", "-o", type=Path, required=True, metavar="RESULTS.jsonl")
     batch.add_argument(
-        "--concurrency", type=positive_int, default=50, metavar="N", help="tasks in flight (50)"
+        "--concurrency",
+        type=positive_int,
+        default=DEFAULT_BATCH_CONCURRENCY,
+        metavar="N",
+        help=f"tasks in flight ({DEFAULT_BATCH_CONCURRENCY})",
     )
     batch.add_argument("--journal", type=Path, metavar="FILE", help="SQLite journal to resume from")
     batch.add_argument(
