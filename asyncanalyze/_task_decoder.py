@@ -37,7 +37,9 @@ _FINISH_REASONS: Final = {reason.value: reason for reason in FinishReason}
 _MODES: Final = {mode.value: mode for mode in AnalysisMode}
 
 
-_Kinds = dict[str, Callable[[Any], Any]]
+# A field's kind: a plain type the value must be exactly (a bool is not an int here), or a
+# function that decodes it.
+_Kinds = dict[str, type | Callable[[Any], Any]]
 
 
 class _Unusual(Exception):
@@ -62,29 +64,18 @@ def _fields(value: Any, kinds: _Kinds) -> dict[str, Any]:
         raise _Unusual
     kept = {}
     for name, raw in value.items():
-        if raw is not None:
-            kind = kinds.get(name)
-            if kind is not None:
-                kept[name] = kind(raw)
+        if raw is None:
+            continue
+        kind = kinds.get(name)
+        if kind is None:
+            continue
+        if type(kind) is type:  # str, int, bool, dict: kept as is when exactly that type
+            if type(raw) is not kind:
+                raise _Unusual
+            kept[name] = raw
+        else:
+            kept[name] = kind(raw)
     return kept
-
-
-def _text(value: Any) -> str:
-    if type(value) is not str:
-        raise _Unusual
-    return value
-
-
-def _whole(value: Any) -> int:
-    if type(value) is not int:
-        raise _Unusual
-    return value
-
-
-def _flag(value: Any) -> bool:
-    if type(value) is not bool:
-        raise _Unusual
-    return value
 
 
 def _number(value: Any) -> float:
@@ -149,35 +140,35 @@ def _request_params(value: Any) -> TaskRequestParams:
 
 
 # Each model's fields and the kind of value each takes (see the models in _models).
-_USAGE_FIELDS: Final[_Kinds] = {"output_tokens": _whole, "input_tokens": _whole}
+_USAGE_FIELDS: Final[_Kinds] = {"output_tokens": int, "input_tokens": int}
 _RESULT_FIELDS: Final[_Kinds] = {
-    "generation_id": _text,
-    "data": _text,
+    "generation_id": str,
+    "data": str,
     "usage": _usage,
     "finish_reason": _FINISH_REASONS.__getitem__,
 }
-_ERROR_FIELDS: Final[_Kinds] = {"message": _text, "code": _text}
+_ERROR_FIELDS: Final[_Kinds] = {"message": str, "code": str}
 _WEBHOOK_FIELDS: Final[_Kinds] = {
-    "url": _text,
-    "delivered": _flag,
-    "attempts": _whole,
-    "last_error": _text,
+    "url": str,
+    "delivered": bool,
+    "attempts": int,
+    "last_error": str,
 }
 _METADATA_FIELDS: Final[_Kinds] = {"duration": _number}
 _SOURCE_FIELDS: Final[_Kinds] = {
-    "type": _text,
-    "url": _text,
-    "asset_id": _text,
-    "video_id": _text,
-    "index_id": _text,
+    "type": str,
+    "url": str,
+    "asset_id": str,
+    "video_id": str,
+    "index_id": str,
     "system_metadata": _system_metadata,
 }
 _PARAMS_FIELDS: Final[_Kinds] = {
     "analysis_mode": _MODES.__getitem__,
-    "prompt": _text,
-    "prompt_v2": _object,
+    "prompt": str,
+    "prompt_v2": dict,
     "image": _objects,
-    "response_format": _object,
+    "response_format": dict,
     "temperature": _number,
     "max_tokens": _tokens,
     "min_segment_duration": _number,
@@ -186,15 +177,15 @@ _PARAMS_FIELDS: Final[_Kinds] = {
     "end_time": _number,
 }
 _TASK_FIELDS: Final[_Kinds] = {
-    "task_id": _text,
+    "task_id": str,
     "status": _STATUSES.__getitem__,
     "created_at": _timestamp,
     "completed_at": _timestamp,
     "result": _result,
     "error": _error,
     "webhooks": _webhooks,
-    "custom_id": _text,
-    "batch_id": _text,
+    "custom_id": str,
+    "batch_id": str,
     "video_source": _video_source,
     "request_params": _request_params,
 }
