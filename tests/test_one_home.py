@@ -78,6 +78,14 @@ async def test_manifest_and_create_agree_on_idempotency_keys(key: object, tmp_pa
                 assert sent_count(mocked) == 0
     assert in_manifest == by_create
     assert in_manifest == accepted(lambda: AnalyzeRequest.from_dict(line))
+    with aioresponses() as mocked:
+        mocked.post(TASKS, status=202, payload={"task_id": "t1", "status": "queued"})
+        mocked.get(f"{TASKS}/t1", payload=task_json("ready", task_id="t1"))
+        async with AnalyzeAsyncClient(api_key="k", base_url=BASE_URL) as client:
+            request = AnalyzeRequest(video=VIDEO, prompt="hi", idempotency_key=key)  # type: ignore[arg-type]
+            outcomes = [outcome async for outcome in client.tasks.analyze_many([request])]
+    refused = isinstance(outcomes[0].error, InvalidRequestError)
+    assert in_manifest == (not refused)
 
 
 # -- transient statuses: request retries and polls agree (425 included) --------------------
