@@ -76,6 +76,13 @@ def test_default_is_expressed_as_tenacity_waits() -> None:
     assert strategy(state) == 20.0
 
 
+class _NeedsAFailure(wait_base):
+    def __call__(self, retry_state: RetryCallState) -> float:
+        if retry_state.outcome is None:
+            raise RuntimeError("called before outcome was set")
+        return 1.0 if retry_state.outcome.failed else 0.0
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -83,7 +90,7 @@ def test_default_is_expressed_as_tenacity_waits() -> None:
         5,
         lambda state: 5.0,  # a plain function: tenacity accepts it, PollPolicy wants a wait_*
         tenacity.stop_after_attempt(3),
-        tenacity.wait_exception(lambda exc: 1.0),  # needs a failed attempt; polls have none
+        _NeedsAFailure(),  # like tenacity.wait_exception: polls have no failed attempt
     ],
 )
 def test_a_non_wait_is_refused(bad: object) -> None:
