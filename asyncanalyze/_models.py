@@ -1,6 +1,7 @@
 """Domain types (attrs) and enums. Python names only: the wire mapping lives in ``_convert``.
 
-Imports ``_errors`` (the bottom of the tree) for :meth:`AnalyzeTaskResult.json`'s error.
+Imports ``_errors`` and ``_json`` for :meth:`AnalyzeTaskResult.json`, and ``_task_status``
+(the statuses live below ``_errors``, which names the canceled one).
 """
 
 from __future__ import annotations
