@@ -304,8 +304,7 @@ async def _wait(
         final = await tasks.await_result(task, timeout=timeout, on_status_change=on_change)
     except TaskFailedError as exc:
         show_task(out, exc.task)
-        reason = exc.task.error.message if exc.task.error is not None else "no reason given"
-        out.error(f"task {exc.task.task_id} {exc.task.status.value}: {reason}")
+        out.error(f"task {exc.task.task_id} {exc.task.status.value}: {exc.reason}")
         return 1
     show_task(out, final)
     return 0
