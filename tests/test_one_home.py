@@ -43,7 +43,7 @@ from asyncanalyze.cli._failures import FailureGroups
 from asyncanalyze.polling import is_transient
 
 from ._helpers import sent_count, task_json
-from .conftest import BASE_URL
+from .conftest import BASE_URL, RecordingSleep
 
 TASKS = f"{BASE_URL}/analyze/tasks"
 VIDEO = VideoContext_Url(url="https://example.com/v.mp4")
@@ -81,7 +81,10 @@ async def test_manifest_and_create_agree_on_idempotency_keys(key: object, tmp_pa
     with aioresponses() as mocked:
         mocked.post(TASKS, status=202, payload={"task_id": "t1", "status": "queued"})
         mocked.get(f"{TASKS}/t1", payload=task_json("ready", task_id="t1"))
-        async with AnalyzeAsyncClient(api_key="k", base_url=BASE_URL) as client:
+        fake = RecordingSleep()  # the wait's first poll comes after 2 s: on a fake clock
+        async with AnalyzeAsyncClient(
+            api_key="k", base_url=BASE_URL, sleep=fake, clock=fake.clock
+        ) as client:
             request = AnalyzeRequest(video=VIDEO, prompt="hi", idempotency_key=key)  # type: ignore[arg-type]
             outcomes = [outcome async for outcome in client.tasks.analyze_many([request])]
     refused = isinstance(outcomes[0].error, InvalidRequestError)

@@ -76,7 +76,7 @@ def test_the_common_shapes_take_the_fast_path_and_match() -> None:
         assert task == general(copy.deepcopy(body))
 
 
-@settings(max_examples=600, deadline=None, database=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(st.lists(st.tuples(st.sampled_from(PLACES), ODD_VALUES | st.just("<delete>")), max_size=3))
 def test_fast_equals_general_or_steps_aside(changes: list[tuple[Any, Any]]) -> None:
     body = copy.deepcopy(FULL)
