@@ -22,6 +22,7 @@ from ._models import (
     VideoContext_Url,
 )
 from ._numbers import check_between, check_count
+from ._task_status import KNOWN_STATUSES
 
 __all__ = [
     "BRIEF_MAX_TOKENS",
@@ -99,7 +100,6 @@ MAX_JSON_DEPTH: Final = 64
 # The integers JSON parsers commonly hold exactly (orjson refuses to encode any other).
 _JSON_INT_MIN: Final = -(2**63)
 _JSON_INT_MAX: Final = 2**64 - 1
-_KNOWN_STATUSES: Final = tuple(status.value for status in AnalyzeTaskStatus)
 
 
 def check_text(parameter: str, text: str) -> str:
@@ -291,8 +291,8 @@ def check_status(status: object) -> str | None:
     if status is None:
         return None
     value = status.value if isinstance(status, AnalyzeTaskStatus) else status
-    if not isinstance(value, str) or value not in _KNOWN_STATUSES:
-        raise InvalidRequestError("status", f"must be one of {', '.join(_KNOWN_STATUSES)}")
+    if not isinstance(value, str) or value not in KNOWN_STATUSES:
+        raise InvalidRequestError("status", f"must be one of {', '.join(KNOWN_STATUSES)}")
     return value
 
 
