@@ -42,8 +42,8 @@ from asyncanalyze.cli._commands import styled_status
 from asyncanalyze.cli._failures import FailureGroups
 from asyncanalyze.polling import is_transient
 
-from ._helpers import sent_count, task_json
-from .conftest import BASE_URL, RecordingSleep
+from .._helpers import sent_count, task_json
+from ..conftest import BASE_URL, RecordingSleep
 
 TASKS = f"{BASE_URL}/analyze/tasks"
 VIDEO = VideoContext_Url(url="https://example.com/v.mp4")
@@ -102,13 +102,15 @@ def test_retries_and_polls_agree_on_transient_statuses(status: int) -> None:
     assert by_retry == (status >= 500 or status in {408, 425, 429})
 
 
-async def test_a_425_retrieve_is_retried(sleep: object) -> None:
+async def test_a_425_retrieve_is_retried(recorded_sleep: object) -> None:
     """425 Too Early was kept waiting by polls but failed a retrieve at once."""
     url = f"{TASKS}/t1"
     with aioresponses() as mocked:
         mocked.get(url, status=425, payload={"message": "too early"})
         mocked.get(url, payload=task_json("ready", task_id="t1"))
-        async with AnalyzeAsyncClient(api_key="k", base_url=BASE_URL, sleep=sleep) as client:  # type: ignore[arg-type]
+        async with AnalyzeAsyncClient(
+            api_key="k", base_url=BASE_URL, sleep=recorded_sleep
+        ) as client:  # type: ignore[arg-type]
             assert (await client.tasks.retrieve("t1")).status == "ready"
         assert sent_count(mocked) == 2
 

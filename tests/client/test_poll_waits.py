@@ -14,8 +14,8 @@ from tenacity.wait import wait_base
 
 from asyncanalyze import AnalyzeAsyncClient, InvalidRequestError, PollPolicy
 
-from ._helpers import task_json
-from .conftest import BASE_URL, RecordingSleep
+from .._helpers import task_json
+from ..conftest import BASE_URL, RecordingSleep
 
 TASK_URL = f"{BASE_URL}/analyze/tasks/t1"
 

@@ -16,7 +16,7 @@ from asyncanalyze._convert import _converter, structure
 from asyncanalyze._protocol import RawResponse, decode_task
 from asyncanalyze._task_decoder import fast_task
 
-from ._helpers import task_json
+from .._helpers import task_json
 
 GENERAL = make_dict_structure_fn(AnalyzeTaskResponse, _converter)
 
