@@ -232,7 +232,10 @@ async def test_sweeps_cut_requests_per_task(sped_up_emulator: Emulator) -> None:
     # Sweeps cost ~1 list page per 8 s however few tasks remain: small batches pay more per
     # task than the 1,000-task benchmark (benchmarks/RESULTS.md).
     assert batch_per_task <= 4.5, batch
-    assert single_per_task > 3 * batch_per_task, (batch, single)
+    # One poller per task measures 10-13 requests per task on a quiet machine; pauses of the
+    # test process (late in a long run, or a busy machine) let emulated time pass unpolled and
+    # bring it down to ~9. Without sweeps the two would be equal.
+    assert single_per_task > 2.5 * batch_per_task, (batch, single)
 
 
 async def test_journal_resumes_without_creating_twice(
