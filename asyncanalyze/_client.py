@@ -49,7 +49,7 @@ from ._numbers import check_count, check_positive
 from ._protocol import TASKS_PATH, RawResponse, encode_json, error_for_response
 from ._ratelimit import RateGate
 from ._retry import Sleep, retry_after_failure
-from ._transport import Transport
+from ._transport import ACCEPT_ENCODING, Transport
 from ._version import __version__
 from .polling import DEFAULT_BULK_INTERVAL, DEFAULT_BULK_THRESHOLD
 from .resources.tasks import TasksClient
@@ -145,7 +145,7 @@ class AnalyzeAsyncClient:
       bulk_interval      seconds between sweeps in bulk mode (8): the worst detection lag.
       creates_per_minute your plan's create quota, if you know it: creates are spaced evenly
                          so none meets a 429 (429s are coordinated in any case).
-      max_response_bytes the largest response body read, after decompression (16 MiB); a
+      max_response_bytes the largest response body read, after decompression (64 MiB); a
                          larger 2xx raises ResponseTooLargeError, of an error only the
                          first 64 KiB are read.
       sleep, clock       replacements for asyncio.sleep and the loop clock, for tests: every
@@ -211,6 +211,7 @@ class AnalyzeAsyncClient:
             "x-api-key": self._api_key,
             "User-Agent": _USER_AGENT,
             "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
             **(default_headers or {}),
         }
         self._headers: Final = base_headers

@@ -24,7 +24,6 @@ T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
 _log: Final = logging.getLogger("asyncanalyze")
-_RETRYABLE_STATUS: Final = frozenset({408, 429, 500, 502, 503, 504})
 
 
 def is_retryable(exc: BaseException, *, idempotent: bool, policy: RetryPolicy) -> bool:
@@ -43,7 +42,7 @@ def is_retryable(exc: BaseException, *, idempotent: bool, policy: RetryPolicy) -
         return False  # waiting less than the server asked would only earn another refusal
     if isinstance(exc, RateLimitError):
         return True
-    return idempotent and (exc.status_code in _RETRYABLE_STATUS or exc.status_code >= 500)
+    return idempotent and exc.is_transient
 
 
 def _advised_wait(exc: APIStatusError) -> float | None:

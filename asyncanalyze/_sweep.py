@@ -25,13 +25,15 @@ from typing import Any, Final
 
 from ._models import AnalyzeTaskResponse, TasksListResponse
 from ._paging import PageRepeats
+from ._task_status import IN_PROGRESS_STATUSES
 
 __all__ = ["IN_PROGRESS", "PAGE_CONCURRENCY", "PAGE_LIMIT", "ListPage", "SweepScan", "scan"]
 
 ListPage = Callable[[str | None, int, int], Awaitable[TasksListResponse]]
 
 PAGE_LIMIT: Final = 50
-IN_PROGRESS: Final = ("queued", "pending", "processing")
+# The in-progress statuses in the order tasks move through them, as the list filter takes them.
+IN_PROGRESS: Final = tuple(status.value for status in IN_PROGRESS_STATUSES)
 # Pages of one list in flight at once: 10,000 tasks (200 pages) at 150 ms a round trip are
 # walked in ~4 s instead of 30 s, without a burst the rate gate would have to queue anyway.
 PAGE_CONCURRENCY: Final = 8

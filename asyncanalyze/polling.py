@@ -98,7 +98,6 @@ _UNFILTERED_RETRY_SWEEPS: Final = 8
 # await_result call that follows create), but only this many: events for tasks never waited
 # on must not grow memory without bound.
 _MAX_TERMINAL_HINTS: Final = 4096
-_TRANSIENT_STATUS: Final = frozenset({408, 425, 429})
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -106,14 +105,8 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, APIConnectionError | RateLimitError):
         return True
     if isinstance(exc, APIStatusError):
-        return exc.status_code >= 500 or exc.status_code in _TRANSIENT_STATUS
+        return exc.is_transient
     return False
-
-
-def next_gap(policy: PollPolicy, polls: int, rng: random.Random) -> float:
-    """Seconds until a wait's next poll, after ``polls`` polls (the policy's gap, jittered)."""
-    spread = policy.jitter
-    return policy.delay(polls) * rng.uniform(1.0 - spread, 1.0 + spread)
 
 
 class Wait:
@@ -550,7 +543,7 @@ class PollScheduler:
 
     def _schedule_next(self, wait: Wait) -> None:
         wait.polls += 1
-        wait.due = self._clock() + next_gap(wait.policy, wait.polls, self._rng)
+        wait.due = self._clock() + wait.policy.next_gap(wait.polls, self._rng)
         self._wake_by(wait.due)
 
     # -- sweeps -------------------------------------------------------------------------------

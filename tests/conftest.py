@@ -1,4 +1,6 @@
-"""Shared fixtures: a client pointed at a fake host, with waits recorded instead of slept."""
+"""Fixtures shared by every folder: a client against aioresponses (``mocked_client`` on
+``mocked_api``) whose waits are recorded instead of slept (``recorded_sleep``), and an emulator
+on a sped-up clock (``sped_up_emulator``)."""
 
 from __future__ import annotations
 
@@ -14,12 +16,15 @@ from aiohttp import ClientResponse
 from aioresponses import aioresponses
 
 from asyncanalyze import AnalyzeAsyncClient, PollPolicy
+from asyncanalyze.emulator import Emulator
 
 # Our own fixtures for users (analyze_client, analyze_emulator) are tested by using them here.
 pytest_plugins = ["asyncanalyze.testing"]
 
 BASE_URL = "https://api.test/v1.3"
 API_KEY = "tlk_TEST_SECRET_KEY_0123456789"
+# sped_up_emulator's speed: "one poll interval" (at most 20 emulated seconds) is 50 ms.
+EMULATOR_SPEED = 400.0
 
 
 class _ClientResponseCompat(ClientResponse):
@@ -59,23 +64,34 @@ class RecordingSleep:
 
 
 @pytest.fixture
-def sleep() -> RecordingSleep:
+def recorded_sleep() -> RecordingSleep:
+    """The sleep and clock of ``mocked_client``: waits are recorded, never slept."""
     return RecordingSleep()
 
 
 @pytest.fixture
-def mocked() -> Iterator[aioresponses]:
+def mocked_api() -> Iterator[aioresponses]:
+    """aioresponses standing in for the API at BASE_URL: register answers, read what was sent."""
     with aioresponses() as mock:
         yield mock
 
 
 @pytest.fixture
-async def client(sleep: RecordingSleep) -> AsyncIterator[AnalyzeAsyncClient]:
+async def mocked_client(recorded_sleep: RecordingSleep) -> AsyncIterator[AnalyzeAsyncClient]:
+    """A client for BASE_URL (answered by ``mocked_api``) on ``recorded_sleep``'s clock."""
     async with AnalyzeAsyncClient(
         api_key=API_KEY,
         base_url=BASE_URL,
-        sleep=sleep,
-        clock=sleep.clock,
+        sleep=recorded_sleep,
+        clock=recorded_sleep.clock,
         poll_policy=PollPolicy(initial_delay=1.0, multiplier=2.0, max_delay=8.0, jitter=0.0),
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def sped_up_emulator() -> AsyncIterator[Emulator]:
+    """An emulator at EMULATOR_SPEED on the real clock; pair it with a client on its clock
+    (``asyncanalyze.testing.emulator_client``)."""
+    async with Emulator(speed=EMULATOR_SPEED) as emulator:
+        yield emulator

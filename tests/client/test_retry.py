@@ -1,0 +1,241 @@
+"""Request retries: what is retried, how long it waits, and that create never duplicates."""
+
+from __future__ import annotations
+
+import random
+
+import aiohttp
+import pytest
+from aiohttp.client_reqrep import ConnectionKey
+from aioresponses import aioresponses
+
+from asyncanalyze import (
+    AnalyzeAsyncClient,
+    APIConnectionError,
+    APITimeoutError,
+    InternalServerError,
+    NotFoundError,
+    RateLimitError,
+    RequestOptions,
+    RetryPolicy,
+    VideoContext_Url,
+)
+from asyncanalyze._retry import wait_before_retry
+
+from .._helpers import calls, header, sent_count, task_json
+from ..conftest import BASE_URL, RecordingSleep
+
+TASK_URL = f"{BASE_URL}/analyze/tasks/t1"
+TASKS = f"{BASE_URL}/analyze/tasks"
+CREATED = {"task_id": "t1", "status": "queued"}
+VIDEO = VideoContext_Url(url="https://example.com/v.mp4")
+
+
+def refused() -> aiohttp.ClientConnectorError:
+    key = ConnectionKey("api.test", 443, True, True, None, None, None)
+    return aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "refused"))
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 408])
+async def test_get_retries_server_errors(
+    mocked_client: AnalyzeAsyncClient,
+    mocked_api: aioresponses,
+    recorded_sleep: RecordingSleep,
+    status: int,
+) -> None:
+    """A GET that meets 5xx/408 is retried and succeeds, with jittered waits within the cap."""
+    mocked_api.get(TASK_URL, status=status)
+    mocked_api.get(TASK_URL, status=status)
+    mocked_api.get(TASK_URL, payload=task_json())
+    task = await mocked_client.tasks.retrieve("t1")
+    assert task.task_id == task_json()["task_id"]
+    assert sent_count(mocked_api) == 3
+    assert len(recorded_sleep.waits) == 2
+    assert 0 <= recorded_sleep.waits[0] <= 0.5 and 0 <= recorded_sleep.waits[1] <= 1.0
+
+
+async def test_get_honours_retry_after_on_429(
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses, recorded_sleep: RecordingSleep
+) -> None:
+    """A 429's Retry-After is the wait before the retry (no real sleeping in the test)."""
+    mocked_api.get(TASK_URL, status=429, headers={"Retry-After": "7"})
+    mocked_api.get(TASK_URL, payload=task_json())
+    await mocked_client.tasks.retrieve("t1")
+    assert recorded_sleep.waits == [
+        7.0
+    ]  # one wait: the retry and the route's 429 pause do not add up
+
+
+async def test_retry_after_ms_wins(
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses, recorded_sleep: RecordingSleep
+) -> None:
+    """retry-after-ms is read in milliseconds."""
+    mocked_api.get(TASK_URL, status=503, headers={"retry-after-ms": "250"})
+    mocked_api.get(TASK_URL, payload=task_json())
+    await mocked_client.tasks.retrieve("t1")
+    assert recorded_sleep.waits == [0.25]
+
+
+async def test_retry_after_beyond_cap_is_raised_at_once(
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses, recorded_sleep: RecordingSleep
+) -> None:
+    """Advice longer than max_retry_after is not waited for: the caller gets RateLimitError."""
+    mocked_api.get(TASK_URL, status=429, headers={"Retry-After": "3600"})
+    with pytest.raises(RateLimitError) as info:
+        await mocked_client.tasks.retrieve("t1")
+    assert info.value.retry_after == 3600.0
+    assert sent_count(mocked_api) == 1 and recorded_sleep.waits == []
+
+
+async def test_retries_give_up_after_max_retries(
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+) -> None:
+    """After max_retries (default 3) the last error is raised: 4 attempts in all."""
+    mocked_api.get(TASK_URL, status=500, repeat=True)
+    with pytest.raises(InternalServerError):
+        await mocked_client.tasks.retrieve("t1")
+    assert sent_count(mocked_api) == 4
+
+
+async def test_max_retries_per_call(
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+) -> None:
+    """RequestOptions.max_retries overrides the client's setting for one call."""
+    mocked_api.get(TASK_URL, status=500, repeat=True)
+    with pytest.raises(InternalServerError):
+        await mocked_client.tasks.retrieve("t1", request_options=RequestOptions(max_retries=0))
+    assert sent_count(mocked_api) == 1
+
+
+async def test_max_retries_per_client(
+    mocked_api: aioresponses, recorded_sleep: RecordingSleep
+) -> None:
+    """max_retries on the client sets the default for every call."""
+    mocked_api.get(TASK_URL, status=502, repeat=True)
+    async with AnalyzeAsyncClient(
+        api_key="k",
+        base_url=BASE_URL,
+        max_retries=1,
+        sleep=recorded_sleep,
+        clock=recorded_sleep.clock,
+    ) as c:
+        with pytest.raises(InternalServerError):
+            await c.tasks.retrieve("t1")
+    assert sent_count(mocked_api) == 2
+
+
+async def test_client_errors_are_not_retried(
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+) -> None:
+    """A 404 is final: one request, no retry."""
+    mocked_api.get(TASK_URL, status=404, repeat=True)
+    with pytest.raises(NotFoundError):
+        await mocked_client.tasks.retrieve("t1")
+    assert sent_count(mocked_api) == 1
+
+
+async def test_get_retries_connection_errors_and_timeouts(
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+) -> None:
+    """Resets and timeouts on a GET are retried."""
+    mocked_api.get(TASK_URL, exception=aiohttp.ServerDisconnectedError())
+    mocked_api.get(TASK_URL, exception=TimeoutError())
+    mocked_api.get(TASK_URL, payload=task_json())
+    assert (await mocked_client.tasks.retrieve("t1")).status == "ready"
+
+
+async def test_connection_errors_are_typed(
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+) -> None:
+    """Exhausted retries surface APIConnectionError / APITimeoutError, not aiohttp's types."""
+    mocked_api.get(TASK_URL, exception=refused(), repeat=True)
+    with pytest.raises(APIConnectionError) as refused_info:
+        await mocked_client.tasks.retrieve("t1")
+    assert refused_info.value.request_sent is False
+    mocked_api.get(f"{TASK_URL}x", exception=TimeoutError(), repeat=True)
+    with pytest.raises(APITimeoutError):
+        await mocked_client.tasks.retrieve("t1x")
+
+
+async def test_create_retry_reuses_the_same_idempotency_key(
+    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+) -> None:
+    """A create whose response was lost is retried with the same Idempotency-Key."""
+    mocked_api.post(TASKS, exception=aiohttp.ServerDisconnectedError())
+    mocked_api.post(TASKS, status=503)
+    mocked_api.post(TASKS, status=202, payload=CREATED)
+    created = await mocked_client.tasks.create(video=VIDEO, prompt="p")
+    assert created.task_id == "t1"
+    keys = {header(kwargs, "idempotency-key") for _, _, kwargs in calls(mocked_api)}
+    assert sent_count(mocked_api) == 3 and len(keys) == 1 and None not in keys
+
+
+async def test_create_without_key_is_not_retried_after_ambiguous_failure(
+    mocked_api: aioresponses, recorded_sleep: RecordingSleep
+) -> None:
+    """Without an Idempotency-Key, a reset or 5xx on create is raised, never repeated."""
+    mocked_api.post(TASKS, exception=aiohttp.ServerDisconnectedError())
+    mocked_api.post(TASKS, status=500)
+    async with AnalyzeAsyncClient(
+        api_key="k",
+        base_url=BASE_URL,
+        idempotency_keys=False,
+        sleep=recorded_sleep,
+        clock=recorded_sleep.clock,
+    ) as client:
+        with pytest.raises(APIConnectionError):
+            await client.tasks.create(video=VIDEO, prompt="p")
+        with pytest.raises(InternalServerError):
+            await client.tasks.create(video=VIDEO, prompt="p")
+    assert sent_count(mocked_api) == 2
+    assert all(header(kwargs, "idempotency-key") is None for _, _, kwargs in calls(mocked_api))
+
+
+async def test_create_without_key_still_retries_safe_failures(
+    mocked_api: aioresponses, recorded_sleep: RecordingSleep
+) -> None:
+    """A 429 or a refused connection means nothing was created: retried even without a key."""
+    mocked_api.post(TASKS, status=429, headers={"Retry-After": "1"})
+    mocked_api.post(TASKS, exception=refused())
+    mocked_api.post(TASKS, status=202, payload=CREATED)
+    async with AnalyzeAsyncClient(
+        api_key="k",
+        base_url=BASE_URL,
+        idempotency_keys=False,
+        sleep=recorded_sleep,
+        clock=recorded_sleep.clock,
+    ) as client:
+        assert (await client.tasks.create(video=VIDEO, prompt="p")).task_id == "t1"
+    assert sent_count(mocked_api) == 3
+
+
+async def test_429_pauses_every_request_of_the_client(
+    mocked_api: aioresponses, recorded_sleep: RecordingSleep
+) -> None:
+    """After a 429 with Retry-After, other requests of the same client wait too (no stampede)."""
+    mocked_api.get(TASK_URL, status=429, headers={"Retry-After": "30"})
+    mocked_api.get(TASK_URL, payload=task_json(), repeat=True)
+    mocked_api.get(f"{BASE_URL}/analyze/tasks/t2", payload=task_json(task_id="t2"), repeat=True)
+    async with AnalyzeAsyncClient(
+        api_key="k",
+        base_url=BASE_URL,
+        sleep=recorded_sleep,
+        clock=recorded_sleep.clock,
+        max_retries=0,
+    ) as client:
+        with pytest.raises(RateLimitError):
+            await client.tasks.retrieve("t1")
+        await client.tasks.retrieve("t2")
+    assert (
+        recorded_sleep.waits and 30.0 <= recorded_sleep.waits[0] <= 31.0
+    )  # the pause, plus a little jitter
+
+
+def test_full_jitter_stays_within_exponential_ceiling() -> None:
+    """Computed waits are uniform within [0, min(max_delay, initial * 2**n)]."""
+    policy = RetryPolicy(initial_delay=0.5, max_delay=8.0)
+    rng = random.Random(1)
+    for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (5, 8.0), (9, 8.0)]:
+        waits = [wait_before_retry(None, attempt, policy, rng) for _ in range(200)]
+        assert all(0 <= w <= ceiling for w in waits)
+        assert max(waits) > ceiling * 0.8  # it really spreads across the range
