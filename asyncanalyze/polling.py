@@ -17,8 +17,8 @@ Sweeps are chosen per sweep by cost: from ``bulk_threshold`` tasks waited on, a 
 while the pages the last one needed are fewer than the tasks it watches, i.e. cheaper than
 polling each task once per ``bulk_interval`` (so 8 waits among 5,000 other in-progress tasks
 of the account are polled one by one on their backoff, and a long-lived app left with one wait
-stops sweeping; a batch's tail of a few tasks found on one page keeps its short lag, but its
-very last task is polled on its own backoff, up to ``PollPolicy.max_delay`` apart). A
+stops sweeping; a task that sweeps watched is then polled at least once per ``bulk_interval``,
+so a batch's very last task keeps the sweeps' lag instead of its backoff's). A
 sweep never asks for more pages than there are tasks to account for, stops at a repeated
 page, and leaves the tasks it could not reach to their own polls.
 
@@ -120,6 +120,7 @@ class Wait:
         "last",
         "policy",
         "polls",
+        "swept",
         "task_id",
         "timeout",
     )
@@ -141,6 +142,7 @@ class Wait:
         self.due = due
         self.callback = callback
         self.polls = 0
+        self.swept = False
         self.last: AnalyzeTaskResponse | None = None
 
 
@@ -543,7 +545,15 @@ class PollScheduler:
 
     def _schedule_next(self, wait: Wait) -> None:
         wait.polls += 1
-        wait.due = self._clock() + wait.policy.next_gap(wait.polls, self._rng)
+        gap = wait.policy.next_gap(wait.polls, self._rng)
+        if self._bulk:
+            wait.swept = True
+        if wait.swept:
+            # A task once watched by sweeps keeps their pace when sweeping stops paying (a
+            # batch's last task): its own backoff, grown over a long wait, would see it end
+            # up to PollPolicy.max_delay late instead of within a sweep interval.
+            gap = min(gap, self.bulk_interval)
+        wait.due = self._clock() + gap
         self._wake_by(wait.due)
 
     # -- sweeps -------------------------------------------------------------------------------

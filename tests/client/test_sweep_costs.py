@@ -8,10 +8,11 @@ costs no emulated seconds, unlike a sped-up emulator on a shared machine.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import random
 
-from asyncanalyze import PollPolicy
+from asyncanalyze import AnalyzeTaskResponse, PollPolicy
 from asyncanalyze.polling import PollScheduler
 
 from .._fake_tasks_api import FakeTasksApi
@@ -135,3 +136,35 @@ def test_a_long_lived_wait_stops_paying_for_sweeps() -> None:
 
     before, after = run_virtual(main)
     assert after == before
+
+
+def test_a_batch_s_last_task_keeps_the_sweep_pace() -> None:
+    """Once sweeping stops paying (one task left), the task the sweeps watched is polled at
+    their pace, not on the backoff its long wait has grown to (up to 20 s)."""
+
+    async def main() -> tuple[list[float], PollScheduler]:
+        api = FakeTasksApi()
+        ids = [f"t{index}" for index in range(20)]
+        for index, task_id in enumerate(ids):
+            api.add(task_id)
+            api.finish_at[task_id] = 60.0 if index else 900.0
+        loop = asyncio.get_running_loop()
+        polled_at: list[float] = []
+        retrieve = api.retrieve
+
+        async def timed_retrieve(task_id: str) -> AnalyzeTaskResponse:
+            if task_id == "t0":
+                polled_at.append(loop.time())
+            return await retrieve(task_id)
+
+        api.retrieve = timed_retrieve  # type: ignore[method-assign]
+        scheduler = api.scheduler()
+        await wait_all(scheduler, api, ids)
+        await scheduler.aclose()
+        return polled_at, scheduler
+
+    polled_at, scheduler = run_virtual(main)
+    alone = [at for at in polled_at if at > 120.0]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(alone)]
+    assert max(gaps) <= scheduler.bulk_interval + 0.5
+    assert len(gaps) > 50  # polled alone for most of its 900 s
