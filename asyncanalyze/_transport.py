@@ -1,4 +1,9 @@
-"""The only aiohttp client code: one session per client and one ``send``.
+"""The request boundary: the :class:`Transport` interface and its aiohttp implementation,
+the only aiohttp client code.
+
+A transport does one thing: ``send(Request) -> RawResponse``. Everything above it (rate
+gate, status to error, retries, decoding) is the same whatever sends the bytes, so tests of
+it run on ``MockTransport`` and only this module's tests need a socket or aioresponses.
 
 aiohttp's exceptions become ours here and nowhere else. Bodies are read incrementally and
 never past a cap, counted after decompression: a 2xx over ``max_response_bytes`` raises
@@ -9,11 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Mapping
-from typing import Any
+from typing import Protocol, runtime_checkable
 
 import aiohttp
-from yarl import URL
 
 from ._errors import (
     KEPT_BODY_BYTES,
@@ -23,12 +26,23 @@ from ._errors import (
     InvalidRequestError,
     ResponseTooLargeError,
 )
-from ._protocol import RawResponse
+from ._protocol import RawResponse, Request
 
-__all__ = ["Transport"]
+__all__ = ["AiohttpTransport", "Transport"]
 
 
-class Transport:
+@runtime_checkable
+class Transport(Protocol):
+    """Sends one request and returns its response; raises ``APIConnectionError`` (or its
+    ``APITimeoutError``) when no response came, ``InvalidRequestError`` for a request it
+    cannot encode. Any status is a response: deciding what it means is the client's job."""
+
+    async def send(self, request: Request) -> RawResponse: ...
+
+    async def aclose(self) -> None: ...
+
+
+class AiohttpTransport:
     """Owns (or borrows) an ``aiohttp.ClientSession`` and sends one request at a time with it."""
 
     def __init__(
@@ -75,16 +89,8 @@ class Transport:
             self._session = session
         return session
 
-    async def send(
-        self,
-        method: str,
-        url: URL,
-        *,
-        headers: Mapping[str, str],
-        params: Mapping[str, Any] | None,
-        body: bytes | None,
-        timeout: float,
-    ) -> RawResponse:
+    async def send(self, request: Request) -> RawResponse:
+        method, url, timeout = request.method, request.url, request.timeout
         session = self._get_session()
         if session.closed:
             raise ClientStateError("the aiohttp session lent to this client has been closed")
@@ -102,9 +108,9 @@ class Transport:
             async with session.request(
                 method,
                 url,
-                headers=headers,
-                params=params,
-                data=body,
+                headers=request.headers,
+                params=request.params,
+                data=request.body,
                 timeout=client_timeout,
                 allow_redirects=False,
                 # A borrowed session may raise on non-2xx; statuses are ours to interpret.

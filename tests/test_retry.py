@@ -20,7 +20,7 @@ from asyncanalyze import (
     RetryPolicy,
     VideoContext_Url,
 )
-from asyncanalyze._retry import wait_before_retry
+from tenacity import RetryCallState
 
 from ._helpers import calls, header, sent_count, task_json
 from .conftest import BASE_URL, RecordingSleep
@@ -206,9 +206,10 @@ async def test_429_pauses_every_request_of_the_client(
 
 def test_full_jitter_stays_within_exponential_ceiling() -> None:
     """Computed waits are uniform within [0, min(max_delay, initial * 2**n)]."""
-    policy = RetryPolicy(initial_delay=0.5, max_delay=8.0)
-    rng = random.Random(1)
+    wait = RetryPolicy(initial_delay=0.5, max_delay=8.0).wait_strategy
     for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (5, 8.0), (9, 8.0)]:
-        waits = [wait_before_retry(None, attempt, policy, rng) for _ in range(200)]
+        state = RetryCallState(None, None, (), {})  # type: ignore[arg-type]
+        state.attempt_number = attempt
+        waits = [wait(state) for _ in range(200)]
         assert all(0 <= w <= ceiling for w in waits)
         assert max(waits) > ceiling * 0.8  # it really spreads across the range
