@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import random
-
 import aiohttp
 import pytest
 from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import aioresponses
+from tenacity import RetryCallState
 
 from asyncanalyze import (
     AnalyzeAsyncClient,
@@ -20,7 +19,6 @@ from asyncanalyze import (
     RetryPolicy,
     VideoContext_Url,
 )
-from tenacity import RetryCallState
 
 from ._helpers import calls, header, sent_count, task_json
 from .conftest import BASE_URL, RecordingSleep
