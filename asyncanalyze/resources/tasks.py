@@ -14,6 +14,7 @@ from typing import Any
 from .. import _checks
 from .._cancel_on_exit import CancelOnExit
 from .._config import PollPolicy, RequestOptions
+from .._create_body import CreateArguments, create_body
 from .._errors import AnalyzeError, ClientStateError, InvalidRequestError
 from .._journal import JournalOwner
 from .._models import (
@@ -164,22 +165,24 @@ class TasksClient:
         same on each retry, so a retry after a lost response returns the first task instead
         of paying for a second. Pass your own key to make a create safe to repeat across runs.
         """
-        body = AnalyzeRequest(
-            video=video,
-            prompt=prompt,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            response_format=response_format,
-            model_name=model_name,
-            analysis_mode=analysis_mode,
-            custom_id=custom_id,
-            image=image,
-            prompt_v2=prompt_v2,
-            min_segment_duration=min_segment_duration,
-            max_segment_duration=max_segment_duration,
-            start_time=start_time,
-            end_time=end_time,
-        ).wire_body()
+        body = create_body(
+            CreateArguments(
+                video=video,
+                prompt=prompt,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                response_format=response_format,
+                model_name=model_name,
+                analysis_mode=analysis_mode,
+                custom_id=custom_id,
+                image=image,
+                prompt_v2=prompt_v2,
+                min_segment_duration=min_segment_duration,
+                max_segment_duration=max_segment_duration,
+                start_time=start_time,
+                end_time=end_time,
+            )
+        )
         return await self._send_create(body, idempotency_key, request_options)
 
     async def _send_create(
