@@ -18,6 +18,7 @@ from urllib.parse import quote
 import attrs
 from yarl import URL
 
+from ._config import DEFAULT_TIMEOUT
 from ._convert import WireError, structure
 from ._errors import (
     APIStatusError,
@@ -126,7 +127,7 @@ class Request:
     headers: Mapping[str, str]
     params: Mapping[str, Any] | None = None
     body: bytes | None = None
-    timeout: float = 60.0
+    timeout: float = DEFAULT_TIMEOUT
     idempotent: bool = True
 
     def json(self) -> Any:

@@ -239,9 +239,8 @@ async def retry_after_failure(
             raise error
         if _log.isEnabledFor(logging.INFO):
             _log.info(
-                "retrying %s %s in %.2fs after %s (attempt %d)",
-                request.method,
-                request.path,
+                "retrying %s in %.2fs after %s (attempt %d)",
+                f"{request.method} {request.path}",
                 delay,
                 type(error).__name__,
                 state.attempt_number,
