@@ -80,7 +80,7 @@ class AnalyzeAsyncClient:
       bulk_interval      seconds between sweeps in bulk mode (8): the worst detection lag.
       creates_per_minute your plan's create quota, if you know it: creates are spaced evenly
                          so none meets a 429 (429s are coordinated in any case).
-      max_response_bytes the largest response body read, after decompression (16 MiB); a
+      max_response_bytes the largest response body read, after decompression (64 MiB); a
                          larger 2xx raises ResponseTooLargeError, of an error only the
                          first 64 KiB are read.
       sleep, clock       replacements for asyncio.sleep and the loop clock, for tests: every

@@ -40,12 +40,11 @@ DEFAULT_CONNECTION_LIMIT: Final = 100
 # Three retries ride out a deploy blip or a 429 burst (~0.5+1+2 s of backoff) without turning a
 # real outage into minutes of silent waiting.
 DEFAULT_MAX_RETRIES: Final = 3
-# The largest answer is a page of 50 ready tasks, each with a result of up to 4,096 tokens
-# (~16 KiB of text, ~100 KiB if every character is JSON-escaped) and its request echoed
-# (a 2,000-token prompt, a response_format schema): a few MiB at worst. 16 MiB leaves a wide
-# margin, even for results of Pegasus 1.5's larger budgets, while one hostile answer (or a
-# gzip bomb) can no longer take hundreds of MiB.
-DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
+# The largest answer is a page of 50 ready tasks, each with a result of up to 98,304 tokens
+# (the platform's largest budget, ~400 KB of text) and its request echoed: ~20 MB. 64 MiB
+# leaves room for JSON escaping while one hostile answer (or a gzip bomb) can no longer take
+# hundreds of MiB.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 # A 2-hour video can take tens of minutes to analyze; three hours bounds a forgotten wait.
 DEFAULT_POLL_TIMEOUT: Final = 3 * 3600.0
 

@@ -36,7 +36,7 @@ from ._protocol import (
 from ._ratelimit import RateGate
 from ._retry import retry_after_failure
 from ._settings import ClientSettings
-from ._transport import Transport
+from ._transport import ACCEPT_ENCODING, Transport
 from ._version import __version__
 
 __all__ = ["Pipeline"]
@@ -60,6 +60,8 @@ class Pipeline:
             "x-api-key": settings.api_key,
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
+            # The aiohttp transport inflates these itself, bounded (see _inflate).
+            "Accept-Encoding": ACCEPT_ENCODING,
             **settings.default_headers,
         }
         # Built once per client: the common request sends one of these two as they are.

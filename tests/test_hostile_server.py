@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestServer
 from asyncanalyze import (
     DEFAULT_MAX_RESPONSE_BYTES,
     AnalyzeAsyncClient,
+    APIConnectionError,
     APIStatusError,
     APITimeoutError,
     InternalServerError,
@@ -173,6 +174,64 @@ async def test_a_body_at_the_cap_is_fine(server: Server) -> None:
             assert (await client.tasks.retrieve("t1")).task_id == "t1"
 
 
+def raw_deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "pack"),
+    [("gzip", gzip.compress), ("deflate", zlib.compress), ("deflate", raw_deflate)],
+    ids=["gzip", "deflate-zlib", "deflate-raw"],
+)
+async def test_compressed_answers_decode(
+    server: Server, encoding: str, pack: Callable[[bytes], bytes]
+) -> None:
+    """The client inflates gzip and both flavours of "deflate" itself, and says so."""
+    seen: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Accept-Encoding", ""))
+        body = pack(json.dumps(task_json()).encode())
+        return web.Response(
+            body=body, headers={"Content-Encoding": encoding, "Content-Type": "application/json"}
+        )
+
+    server.handler = handler
+    async with server.client() as client:
+        assert (await client.tasks.retrieve("t1")).task_id == "t1"
+    assert seen == ["gzip, deflate"]
+
+
+async def test_an_encoding_it_cannot_inflate_is_a_validation_error(server: Server) -> None:
+    """A server that ignores Accept-Encoding and sends brotli: a typed error with the raw
+    bytes, not garbage handed to the JSON decoder."""
+
+    async def handler(_: web.Request) -> web.Response:
+        headers = {"Content-Encoding": "br", "Content-Type": "application/json"}
+        return web.Response(body=b"\x1b\x03\x00\xf8", headers=headers)
+
+    server.handler = handler
+    async with server.client() as client:
+        with pytest.raises(ResponseValidationError, match="'br'") as caught:
+            await client.tasks.retrieve("t1")
+    assert caught.value.body == b"\x1b\x03\x00\xf8"
+
+
+async def test_a_corrupt_gzip_body_is_a_connection_error_and_retried(server: Server) -> None:
+    """A body damaged in transit is the network's fault: a retried APIConnectionError."""
+
+    async def handler(_: web.Request) -> web.Response:
+        headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        return web.Response(body=b"\x1f\x8b\x08\x00" + b"garbage" * 10, headers=headers)
+
+    server.handler = handler
+    async with server.client(max_retries=1) as client:
+        with pytest.raises(APIConnectionError, match="corrupt"):
+            await client.tasks.retrieve("t1")
+    assert server.requests == 2
+
+
 async def test_a_too_large_answer_is_not_retried(server: Server) -> None:
     """The same request would get the same body: one request, no retry."""
 
@@ -222,12 +281,32 @@ def test_exceptions_keep_only_a_prefix_of_any_body() -> None:
 
 
 def test_the_default_cap_and_its_checks() -> None:
-    """The default sits far above any task answer and below tens of MiB; the option is an int
-    >= 1."""
-    assert 8 * MiB <= DEFAULT_MAX_RESPONSE_BYTES <= 32 * MiB
+    """The option is an int >= 1, and the default stays tens of MiB, not hundreds."""
+    assert 64 * MiB >= DEFAULT_MAX_RESPONSE_BYTES
     for bad in (0, -1, 1.5, True, "1"):
         with pytest.raises(InvalidRequestError):
             AnalyzeAsyncClient(api_key="k", max_response_bytes=bad)
+
+
+async def test_the_largest_legitimate_page_fits_the_default_cap(server: Server) -> None:
+    """A page of 50 ready tasks whose results use the largest token budget the platform
+    allows (98,304 tokens, ~4 characters each) is read whole under the default cap."""
+    longest_result = "w" * (98_304 * 4)
+    item = task_json(result={**task_json()["result"], "data": longest_result})
+    page = {
+        "data": [{**item, "task_id": f"t{n}"} for n in range(50)],
+        "page_info": {"limit_per_page": 50, "page": 1, "total_page": 1, "total_results": 50},
+    }
+    body = json.dumps(page).encode()
+    assert len(body) > 16 * MiB  # what the old default refused
+
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    server.handler = handler
+    async with server.client() as client:
+        listed = await client.tasks.list(page_limit=50)
+    assert len(listed.data) == 50
 
 
 # -- what held up: redirects and slow bodies ------------------------------------------------------
