@@ -228,14 +228,7 @@ class AnalyzeAsyncClient:
 
         Batches run with ``cancel_on_exit=True`` get their running tasks canceled first.
         """
-        tasks = self._tasks
-        if tasks is not None and not self._pipeline.closed:
-            await tasks._before_close()
-        self._pipeline.closed = True
-        await self._pipeline.gate.aclose()
-        if tasks is not None:
-            await tasks._aclose()
-        await self._pipeline.transport.aclose()
+        await self._pipeline.aclose()
 
     @property
     def _transport(self) -> Transport:

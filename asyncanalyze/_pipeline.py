@@ -34,6 +34,7 @@ from ._protocol import (
     parse_rate_limit_headers,
 )
 from ._ratelimit import RateGate
+from ._requester import CloseHook
 from ._retry import retry_after_failure
 from ._settings import ClientSettings
 from ._transport import ACCEPT_ENCODING, Transport
@@ -55,6 +56,7 @@ class Pipeline:
         self.transport = transport
         self.rng = random.Random()
         self.closed = False
+        self._close_hooks: list[tuple[CloseHook, CloseHook]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         headers = {
             "x-api-key": settings.api_key,
@@ -85,6 +87,22 @@ class Pipeline:
 
     def key_digest(self, salt: str) -> str:
         return hmac.new(salt.encode(), self.settings.api_key.encode(), hashlib.sha256).hexdigest()
+
+    def on_close(self, before: CloseHook, after: CloseHook) -> None:
+        self._close_hooks.append((before, after))
+
+    async def aclose(self) -> None:
+        """Close in the order that leaves nothing behind: the hooks' ``before`` while
+        requests can still go (batches cancel their tasks), then no more sending, the rate
+        gate's waits ended, the hooks' ``after`` (the poll scheduler), the transport."""
+        if not self.closed:
+            for before, _ in self._close_hooks:
+                await before()
+        self.closed = True
+        await self.gate.aclose()
+        for _, after in self._close_hooks:
+            await after()
+        await self.transport.aclose()
 
     def check_usable(self) -> None:
         self.bind_loop()

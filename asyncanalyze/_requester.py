@@ -9,14 +9,16 @@ object with these few members, and the client is free to change how it sends.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from ._config import RequestOptions
 from ._protocol import RawResponse, Route
 from ._settings import ClientSettings
 
-__all__ = ["Requester"]
+__all__ = ["CloseHook", "Requester"]
+
+CloseHook = Callable[[], Awaitable[None]]
 
 
 class Requester(Protocol):
@@ -32,6 +34,11 @@ class Requester(Protocol):
 
     def check_usable(self) -> None:
         """Raise ClientStateError if the client is closed or belongs to another loop."""
+        ...
+
+    def on_close(self, before: CloseHook, after: CloseHook) -> None:
+        """Run ``before()`` when the client starts closing (it can still send then), and
+        ``after()`` once it can no longer send (its rate gate ended every wait)."""
         ...
 
     def key_digest(self, salt: str) -> str:

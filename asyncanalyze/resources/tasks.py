@@ -69,6 +69,7 @@ class TasksClient:
         # analyze_many runs with cancel_on_exit: their tasks are canceled before the client
         # closes, while it can still send.
         self._exit_cancels: set[CancelOnExit] = set()
+        requester.on_close(self._before_close, self._aclose)
 
     def __repr__(self) -> str:
         return f"TasksClient(base_url={self._requester.settings.base_url!r})"
