@@ -11,9 +11,10 @@ from collections import defaultdict, deque
 from typing import Any
 
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from asyncanalyze import MockTransport, RawResponse, Request
-from asyncanalyze.testing import json_response
+from asyncanalyze._mock_transport import json_response
 
 
 @attrs.frozen
@@ -38,8 +39,13 @@ class ScriptedServer:
         headers: dict[str, str] | None = None,
         exception: Exception | None = None,
         repeat: bool = False,
+        body: bytes | str | None = None,
     ) -> None:
-        response = None if exception else json_response(status, payload, headers)
+        if body is not None:
+            raw = body.encode() if isinstance(body, str) else body
+            response = RawResponse(status, CIMultiDictProxy(CIMultiDict(headers or {})), raw)
+        else:
+            response = None if exception else json_response(status, payload, headers)
         self._replies[method, path].append(_Reply(response, exception, repeat))
 
     def get(self, path: str, **options: Any) -> None:
@@ -47,6 +53,9 @@ class ScriptedServer:
 
     def post(self, path: str, **options: Any) -> None:
         self.reply("POST", path, **options)
+
+    def delete(self, path: str, **options: Any) -> None:
+        self.reply("DELETE", path, **options)
 
     @property
     def sent(self) -> int:
@@ -62,3 +71,11 @@ class ScriptedServer:
             raise reply.exception
         assert reply.response is not None
         return reply.response
+
+
+def header(request: Request, name: str) -> str | None:
+    """A header of a sent request, its name matched without regard to case."""
+    for key, value in request.headers.items():
+        if key.lower() == name.lower():
+            return value
+    return None

@@ -1,12 +1,9 @@
 """Request retries: what is retried, how long it waits, and that create never duplicates.
 
-The pipeline's own behaviour, so on a scripted MockTransport; only the test of aiohttp's
+The pipeline's own behaviour, so on a scripted MockTransport (``scripted_client``); only the test of aiohttp's
 exceptions becoming ours goes through aiohttp (and aioresponses)."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import pytest
@@ -28,33 +25,13 @@ from asyncanalyze import (
 
 from ._helpers import task_json
 from ._scripted import ScriptedServer
-from .conftest import BASE_URL, RecordingSleep
+from .conftest import BASE_URL, RecordingSleep, scripted_client_for
 
 TASK_URL = f"{BASE_URL}/analyze/tasks/t1"
 TASK = "/analyze/tasks/t1"
 TASKS = "/analyze/tasks"
 CREATED = {"task_id": "t1", "status": "queued"}
 VIDEO = VideoContext_Url(url="https://example.com/v.mp4")
-
-
-@pytest.fixture
-def server() -> ScriptedServer:
-    return ScriptedServer()
-
-
-@pytest.fixture
-async def scripted(
-    server: ScriptedServer, sleep: RecordingSleep
-) -> AsyncIterator[AnalyzeAsyncClient]:
-    """A client whose requests the scripted server answers."""
-    async with new_client(server, sleep) as client:
-        yield client
-
-
-def new_client(server: ScriptedServer, sleep: RecordingSleep, **options: Any) -> AnalyzeAsyncClient:
-    return AnalyzeAsyncClient(
-        api_key="k", transport=server.transport, sleep=sleep, clock=sleep.clock, **options
-    )
 
 
 RESET = APIConnectionError("ServerDisconnectedError")
@@ -69,160 +46,167 @@ def refused() -> aiohttp.ClientConnectorError:
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 408])
 async def test_get_retries_server_errors(
-    scripted: AnalyzeAsyncClient, server: ScriptedServer, sleep: RecordingSleep, status: int
+    scripted_client: AnalyzeAsyncClient,
+    scripted_server: ScriptedServer,
+    sleep: RecordingSleep,
+    status: int,
 ) -> None:
     """A GET that meets 5xx/408 is retried and succeeds, with jittered waits within the cap."""
-    server.get(TASK, status=status)
-    server.get(TASK, status=status)
-    server.get(TASK, payload=task_json())
-    task = await scripted.tasks.retrieve("t1")
+    scripted_server.get(TASK, status=status)
+    scripted_server.get(TASK, status=status)
+    scripted_server.get(TASK, payload=task_json())
+    task = await scripted_client.tasks.retrieve("t1")
     assert task.task_id == task_json()["task_id"]
-    assert server.sent == 3
+    assert scripted_server.sent == 3
     assert len(sleep.waits) == 2
     assert 0 <= sleep.waits[0] <= 0.5 and 0 <= sleep.waits[1] <= 1.0
 
 
 async def test_get_honours_retry_after_on_429(
-    scripted: AnalyzeAsyncClient, server: ScriptedServer, sleep: RecordingSleep
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer, sleep: RecordingSleep
 ) -> None:
     """A 429's Retry-After is the wait before the retry (no real sleeping in the test)."""
-    server.get(TASK, status=429, headers={"Retry-After": "7"})
-    server.get(TASK, payload=task_json())
-    await scripted.tasks.retrieve("t1")
+    scripted_server.get(TASK, status=429, headers={"Retry-After": "7"})
+    scripted_server.get(TASK, payload=task_json())
+    await scripted_client.tasks.retrieve("t1")
     assert sleep.waits == [7.0]  # one wait: the retry and the route's 429 pause do not add up
 
 
 async def test_retry_after_ms_wins(
-    scripted: AnalyzeAsyncClient, server: ScriptedServer, sleep: RecordingSleep
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer, sleep: RecordingSleep
 ) -> None:
     """retry-after-ms is read in milliseconds."""
-    server.get(TASK, status=503, headers={"retry-after-ms": "250"})
-    server.get(TASK, payload=task_json())
-    await scripted.tasks.retrieve("t1")
+    scripted_server.get(TASK, status=503, headers={"retry-after-ms": "250"})
+    scripted_server.get(TASK, payload=task_json())
+    await scripted_client.tasks.retrieve("t1")
     assert sleep.waits == [0.25]
 
 
 async def test_retry_after_beyond_cap_is_raised_at_once(
-    scripted: AnalyzeAsyncClient, server: ScriptedServer, sleep: RecordingSleep
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer, sleep: RecordingSleep
 ) -> None:
     """Advice longer than max_retry_after is not waited for: the caller gets RateLimitError."""
-    server.get(TASK, status=429, headers={"Retry-After": "3600"})
+    scripted_server.get(TASK, status=429, headers={"Retry-After": "3600"})
     with pytest.raises(RateLimitError) as info:
-        await scripted.tasks.retrieve("t1")
+        await scripted_client.tasks.retrieve("t1")
     assert info.value.retry_after == 3600.0
-    assert server.sent == 1 and sleep.waits == []
+    assert scripted_server.sent == 1 and sleep.waits == []
 
 
 async def test_retries_give_up_after_max_retries(
-    scripted: AnalyzeAsyncClient, server: ScriptedServer
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """After max_retries (default 3) the last error is raised: 4 attempts in all."""
-    server.get(TASK, status=500, repeat=True)
+    scripted_server.get(TASK, status=500, repeat=True)
     with pytest.raises(InternalServerError):
-        await scripted.tasks.retrieve("t1")
-    assert server.sent == 4
+        await scripted_client.tasks.retrieve("t1")
+    assert scripted_server.sent == 4
 
 
-async def test_max_retries_per_call(scripted: AnalyzeAsyncClient, server: ScriptedServer) -> None:
+async def test_max_retries_per_call(
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
+) -> None:
     """RequestOptions.max_retries overrides the client's setting for one call."""
-    server.get(TASK, status=500, repeat=True)
+    scripted_server.get(TASK, status=500, repeat=True)
     with pytest.raises(InternalServerError):
-        await scripted.tasks.retrieve("t1", request_options=RequestOptions(max_retries=0))
-    assert server.sent == 1
+        await scripted_client.tasks.retrieve("t1", request_options=RequestOptions(max_retries=0))
+    assert scripted_server.sent == 1
 
 
-async def test_max_retries_per_client(server: ScriptedServer, sleep: RecordingSleep) -> None:
+async def test_max_retries_per_client(
+    scripted_server: ScriptedServer, sleep: RecordingSleep
+) -> None:
     """max_retries on the client sets the default for every call."""
-    server.get(TASK, status=502, repeat=True)
-    async with new_client(
-        server,
+    scripted_server.get(TASK, status=502, repeat=True)
+    async with scripted_client_for(
+        scripted_server,
         sleep,
         max_retries=1,
-    ) as scripted:
+    ) as scripted_client:
         with pytest.raises(InternalServerError):
-            await scripted.tasks.retrieve("t1")
-    assert server.sent == 2
+            await scripted_client.tasks.retrieve("t1")
+    assert scripted_server.sent == 2
 
 
 async def test_client_errors_are_not_retried(
-    scripted: AnalyzeAsyncClient, server: ScriptedServer
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """A 404 is final: one request, no retry."""
-    server.get(TASK, status=404, repeat=True)
+    scripted_server.get(TASK, status=404, repeat=True)
     with pytest.raises(NotFoundError):
-        await scripted.tasks.retrieve("t1")
-    assert server.sent == 1
+        await scripted_client.tasks.retrieve("t1")
+    assert scripted_server.sent == 1
 
 
 async def test_get_retries_connection_errors_and_timeouts(
-    scripted: AnalyzeAsyncClient, server: ScriptedServer
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """Resets and timeouts on a GET are retried."""
-    server.get(TASK, exception=RESET)
-    server.get(TASK, exception=TIMED_OUT)
-    server.get(TASK, payload=task_json())
-    assert (await scripted.tasks.retrieve("t1")).status == "ready"
+    scripted_server.get(TASK, exception=RESET)
+    scripted_server.get(TASK, exception=TIMED_OUT)
+    scripted_server.get(TASK, payload=task_json())
+    assert (await scripted_client.tasks.retrieve("t1")).status == "ready"
 
 
 async def test_create_retry_reuses_the_same_idempotency_key(
-    scripted: AnalyzeAsyncClient, server: ScriptedServer
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """A create whose response was lost is retried with the same Idempotency-Key."""
-    server.post(TASKS, exception=RESET)
-    server.post(TASKS, status=503)
-    server.post(TASKS, status=202, payload=CREATED)
-    created = await scripted.tasks.create(video=VIDEO, prompt="p")
+    scripted_server.post(TASKS, exception=RESET)
+    scripted_server.post(TASKS, status=503)
+    scripted_server.post(TASKS, status=202, payload=CREATED)
+    created = await scripted_client.tasks.create(video=VIDEO, prompt="p")
     assert created.task_id == "t1"
-    keys = {request.headers.get("Idempotency-Key") for request in server.requests}
-    assert server.sent == 3 and len(keys) == 1 and None not in keys
+    keys = {request.headers.get("Idempotency-Key") for request in scripted_server.requests}
+    assert scripted_server.sent == 3 and len(keys) == 1 and None not in keys
 
 
 async def test_create_without_key_is_not_retried_after_ambiguous_failure(
-    server: ScriptedServer, sleep: RecordingSleep
+    scripted_server: ScriptedServer, sleep: RecordingSleep
 ) -> None:
     """Without an Idempotency-Key, a reset or 5xx on create is raised, never repeated."""
-    server.post(TASKS, exception=RESET)
-    server.post(TASKS, status=500)
-    async with new_client(
-        server,
+    scripted_server.post(TASKS, exception=RESET)
+    scripted_server.post(TASKS, status=500)
+    async with scripted_client_for(
+        scripted_server,
         sleep,
         idempotency_keys=False,
-    ) as scripted:
+    ) as scripted_client:
         with pytest.raises(APIConnectionError):
-            await scripted.tasks.create(video=VIDEO, prompt="p")
+            await scripted_client.tasks.create(video=VIDEO, prompt="p")
         with pytest.raises(InternalServerError):
-            await scripted.tasks.create(video=VIDEO, prompt="p")
-    assert server.sent == 2
-    assert all("Idempotency-Key" not in request.headers for request in server.requests)
+            await scripted_client.tasks.create(video=VIDEO, prompt="p")
+    assert scripted_server.sent == 2
+    assert all("Idempotency-Key" not in request.headers for request in scripted_server.requests)
 
 
 async def test_create_without_key_still_retries_safe_failures(
-    server: ScriptedServer, sleep: RecordingSleep
+    scripted_server: ScriptedServer, sleep: RecordingSleep
 ) -> None:
     """A 429 or a refused connection means nothing was created: retried even without a key."""
-    server.post(TASKS, status=429, headers={"Retry-After": "1"})
-    server.post(TASKS, exception=REFUSED)
-    server.post(TASKS, status=202, payload=CREATED)
-    async with new_client(
-        server,
+    scripted_server.post(TASKS, status=429, headers={"Retry-After": "1"})
+    scripted_server.post(TASKS, exception=REFUSED)
+    scripted_server.post(TASKS, status=202, payload=CREATED)
+    async with scripted_client_for(
+        scripted_server,
         sleep,
         idempotency_keys=False,
-    ) as scripted:
-        assert (await scripted.tasks.create(video=VIDEO, prompt="p")).task_id == "t1"
-    assert server.sent == 3
+    ) as scripted_client:
+        assert (await scripted_client.tasks.create(video=VIDEO, prompt="p")).task_id == "t1"
+    assert scripted_server.sent == 3
 
 
 async def test_429_pauses_every_request_of_the_client(
-    server: ScriptedServer, sleep: RecordingSleep
+    scripted_server: ScriptedServer, sleep: RecordingSleep
 ) -> None:
     """After a 429 with Retry-After, other requests of the same client wait too (no stampede)."""
-    server.get(TASK, status=429, headers={"Retry-After": "30"})
-    server.get(TASK, payload=task_json(), repeat=True)
-    server.get("/analyze/tasks/t2", payload=task_json(task_id="t2"), repeat=True)
-    async with new_client(server, sleep, max_retries=0) as scripted:
+    scripted_server.get(TASK, status=429, headers={"Retry-After": "30"})
+    scripted_server.get(TASK, payload=task_json(), repeat=True)
+    scripted_server.get("/analyze/tasks/t2", payload=task_json(task_id="t2"), repeat=True)
+    async with scripted_client_for(scripted_server, sleep, max_retries=0) as scripted_client:
         with pytest.raises(RateLimitError):
-            await scripted.tasks.retrieve("t1")
-        await scripted.tasks.retrieve("t2")
+            await scripted_client.tasks.retrieve("t1")
+        await scripted_client.tasks.retrieve("t2")
     assert sleep.waits and 30.0 <= sleep.waits[0] <= 31.0  # the pause, plus a little jitter
 
 
