@@ -25,6 +25,7 @@ from yarl import URL
 from ._config import RequestOptions
 from ._errors import APIConnectionError, APIStatusError, ClientStateError, InvalidRequestError
 from ._protocol import (
+    ROUTE_METHODS,
     RawResponse,
     Request,
     Route,
@@ -188,7 +189,7 @@ class Pipeline:
             idempotent = any(name.lower() == "idempotency-key" for name in headers)
         return Request(
             route,
-            route.method,
+            ROUTE_METHODS[route],
             path,
             URL(self.settings.base_url + path, encoded=True),
             headers,
@@ -210,10 +211,12 @@ class Pipeline:
         try:
             response = await self.transport.send(request)
         except APIConnectionError as exc:
-            self._log_attempt(request, type(exc).__name__, attempt_number, started)
+            if _log.isEnabledFor(logging.DEBUG):
+                _log_attempt(request, type(exc).__name__, attempt_number, started)
             raise
         status = response.status
-        self._log_attempt(request, status, attempt_number, started)
+        if _log.isEnabledFor(logging.DEBUG):
+            _log_attempt(request, status, attempt_number, started)
         if 200 <= status < 300:
             if "x-ratelimit-remaining" in response.headers:
                 exhausted = exhausted_quota(response.headers)
@@ -233,14 +236,13 @@ class Pipeline:
         self.gate.rate_limited(request.route, retry_after, limits, sent_at=sent_at)
         return error
 
-    @staticmethod
-    def _log_attempt(request: Request, outcome: object, attempt: int, started: float) -> None:
-        if _log.isEnabledFor(logging.DEBUG):
-            _log.debug(
-                "%s %s -> %s (attempt %d, %.3fs)",
-                request.method,
-                request.path,
-                outcome,
-                attempt,
-                time.perf_counter() - started,
-            )
+
+def _log_attempt(request: Request, outcome: object, attempt: int, started: float) -> None:
+    _log.debug(
+        "%s %s -> %s (attempt %d, %.3fs)",
+        request.method,
+        request.path,
+        outcome,
+        attempt,
+        time.perf_counter() - started,
+    )

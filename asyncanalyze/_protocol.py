@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, NamedTuple, Protocol, TypeVar
 from urllib.parse import quote
 
 import attrs
@@ -48,6 +48,7 @@ except ImportError:  # pragma: no cover - exercised when the extra is absent
 
 
 __all__ = [
+    "ROUTE_METHODS",
     "RateLimitHeaders",
     "RawResponse",
     "Request",
@@ -99,10 +100,10 @@ class Route(enum.Enum):
     @property
     def method(self) -> str:
         """The HTTP method of this route."""
-        return _ROUTE_METHODS[self]
+        return ROUTE_METHODS[self]
 
 
-_ROUTE_METHODS: Final = {
+ROUTE_METHODS: Final = {
     Route.CREATE: "POST",
     Route.RETRIEVE: "GET",
     Route.LIST: "GET",
@@ -111,13 +112,13 @@ _ROUTE_METHODS: Final = {
 }
 
 
-@attrs.frozen(slots=True)
-class Request:
-    """One HTTP request, built once and sent (and re-sent on a retry) as it is.
+class Request(NamedTuple):
+    """One HTTP request, built once and sent (and re-sent on a retry) as it is; immutable.
 
     ``path`` is the API path (``/analyze/tasks/...``), ``url`` the full URL it makes with the
     client's base URL; ``body`` is encoded JSON. ``idempotent``: repeating it cannot do the
-    work twice (a GET, a DELETE, a create carrying an ``Idempotency-Key``).
+    work twice (a GET, a DELETE, a create carrying an ``Idempotency-Key``). A named tuple
+    rather than an attrs class because one is built per request: it costs half as much.
     """
 
     route: Route
