@@ -236,10 +236,14 @@ class AnalyzeAsyncClient:
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
         # Warn only; scheduling cleanup from __del__ is what causes "Event loop is closed".
-        pipeline = self.__dict__.get("_pipeline")
+        # The pipeline and resources are let go first: the warning keeps this client alive
+        # (its source), and the pool must still be collected now, its warnings with this one.
+        pipeline = self.__dict__.pop("_pipeline", None)
+        self.__dict__.pop("_tasks", None)
         if pipeline is not None and getattr(pipeline.transport, "has_open_owned_session", False):
             _warn(
-                f"unclosed {self!r}: use 'async with' or 'await client.aclose()'",
+                f"unclosed AnalyzeAsyncClient(base_url={pipeline.settings.base_url!r}): use"
+                " 'async with' or 'await client.aclose()'",
                 ResourceWarning,
                 source=self,
                 stacklevel=2,

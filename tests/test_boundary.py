@@ -3,13 +3,17 @@ retry policy in tenacity's terms. Everything here runs on MockTransport, no sock
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 import pytest
 import tenacity
+from aioresponses import aioresponses
 from tenacity.retry import retry_base
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
@@ -34,7 +38,7 @@ from asyncanalyze import (
 from asyncanalyze.testing import json_response
 
 from ._helpers import task_json
-from .conftest import RecordingSleep
+from .conftest import BASE_URL, RecordingSleep
 
 VIDEO = VideoContext_Url(url="https://example.com/a.mp4")
 
@@ -307,3 +311,23 @@ async def test_the_happy_path_never_enters_tenacity(
     async with new_client(transport, sleep) as client:
         for _ in range(3):
             await client.tasks.retrieve("t1")
+
+
+def test_an_unclosed_client_is_collected_with_its_pool() -> None:
+    """A client left unclosed warns when collected, and its connection pool is collected
+    (and warns) in the same collection, not at some later one in unrelated code."""
+    clients = [AnalyzeAsyncClient(api_key="k", base_url=BASE_URL)]
+
+    async def use() -> None:
+        with aioresponses() as mocked:
+            mocked.get(f"{BASE_URL}/analyze/tasks/t1", payload=task_json())
+            await clients[0].tasks.retrieve("t1")
+
+    asyncio.run(use())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clients.clear()
+        gc.collect()
+    messages = [str(warning.message) for warning in caught]
+    assert any("unclosed AnalyzeAsyncClient" in message for message in messages)
+    assert any("Unclosed client session" in message for message in messages)
