@@ -22,6 +22,7 @@ from ._models import (
     VideoContext_Url,
 )
 from ._numbers import check_between, check_count
+from ._task_status import KNOWN_STATUSES
 
 __all__ = [
     "BRIEF_MAX_TOKENS",
@@ -55,10 +56,10 @@ __all__ = [
     "check_window",
 ]
 
-# The brief's "30 MB" read generously as MiB: the server, not the SDK, has the last word.
+# spec/API.md's "30 MB" read generously as MiB: the server, not the SDK, has the last word.
 MAX_BASE64_VIDEO_BYTES: Final = 30 * 1024 * 1024
 _BASE64_SLICE: Final = 1 << 20  # characters checked per call: whole 4-character quads
-# The brief's media limits, also in emulator/_media.py: the two share no code on purpose.
+# spec/API.md's media limits, also in emulator/_media.py: the two share no code on purpose.
 MIN_VIDEO_SECONDS: Final = 4.0
 MAX_VIDEO_SECONDS: Final = 7200.0
 MIN_VIDEO_SIDE: Final = 360
@@ -66,10 +67,10 @@ MAX_VIDEO_SHORT_SIDE: Final = 2160
 MAX_VIDEO_LONG_SIDE: Final = 5184
 # 12/5 == 2.4, compared in integers so that 5184x2160 (exactly 2.4:1) passes.
 _ASPECT_NUM, _ASPECT_DEN = 12, 5
-# max_tokens: the one home of its limits. spec/API.md rules that where the product brief and
-# the platform's newer docs differ, the brief's limits are validated and the platform's
-# additions tolerated. So a request the brief knows (general analysis, no model_name: the
-# service's default model) gets the brief's 1-4,096. The models and modes the platform added
+# max_tokens: the one home of its limits. Where spec/API.md and the platform's newer docs
+# differ, API.md's limits are validated and the platform's additions tolerated. So a request
+# API.md knows (general analysis, no model_name: the service's default model) gets its
+# 1-4,096. The models and modes the platform added
 # since get the platform's current rules (SDK 1.3.6): pegasus1.5/1.6 general 512-98,304,
 # time_based_metadata 2,048-98,304 on every model that offers it; a model name we do not
 # know is checked only against 1..98,304 and the server judges the rest.
@@ -99,7 +100,6 @@ MAX_JSON_DEPTH: Final = 64
 # The integers JSON parsers commonly hold exactly (orjson refuses to encode any other).
 _JSON_INT_MIN: Final = -(2**63)
 _JSON_INT_MAX: Final = 2**64 - 1
-_KNOWN_STATUSES: Final = tuple(status.value for status in AnalyzeTaskStatus)
 
 
 def check_text(parameter: str, text: str) -> str:
@@ -291,8 +291,8 @@ def check_status(status: object) -> str | None:
     if status is None:
         return None
     value = status.value if isinstance(status, AnalyzeTaskStatus) else status
-    if not isinstance(value, str) or value not in _KNOWN_STATUSES:
-        raise InvalidRequestError("status", f"must be one of {', '.join(_KNOWN_STATUSES)}")
+    if not isinstance(value, str) or value not in KNOWN_STATUSES:
+        raise InvalidRequestError("status", f"must be one of {', '.join(KNOWN_STATUSES)}")
     return value
 
 
@@ -356,7 +356,7 @@ def check_base64(name: str, data: object, max_bytes: int, *, hint: str) -> None:
 def check_video_facts(
     duration: float | None, width: int, height: int, *, parameter: str = "video"
 ) -> None:
-    """The brief's media rules; the resolution range is orientation-free (1080x1920 is fine).
+    """spec/API.md's media rules; the resolution range is orientation-free (1080x1920 is fine).
 
     ``duration`` None (not recorded in the file) skips that rule: the platform decides.
     """

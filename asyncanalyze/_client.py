@@ -188,6 +188,12 @@ class AnalyzeAsyncClient:
         """The random source of this client's poll jitter."""
         return self._pipeline.rng
 
+    @rng.setter
+    def rng(self, value: random.Random) -> None:
+        # Assignable as before (a seeded one makes the poll jitter repeatable in tests);
+        # it is read when the poll scheduler starts.
+        self._pipeline.rng = value
+
     @property
     def tasks(self) -> TasksClient:
         """Analysis tasks: create, list, retrieve, delete, cancel, and wait for results."""

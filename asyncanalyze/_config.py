@@ -6,12 +6,15 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
 
+from ._errors import InvalidRequestError
 from ._numbers import check_between, check_count, check_non_negative, check_positive
+from ._poll_wait import PollWait, check_poll_wait, default_poll_wait, next_poll_gap
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -53,30 +56,63 @@ DEFAULT_POLL_TIMEOUT: Final = 3 * 3600.0
 class PollPolicy:
     """How ``await_result`` spaces its polls (separate from request retries).
 
-    Defaults: first poll after 2 s, each gap x1.3, capped at 20 s, +/-20 % jitter. Tasks run from
-    seconds to tens of minutes: a 30 s task is seen within ~5 s using about as many polls as fixed
-    5 s polling, and a 20 min task takes ~66 polls instead of 240 while the detection lag stays
-    under the 20 s cap (under 2 % of its duration).
+    ``wait`` takes any tenacity wait strategy (``tenacity.wait_fixed(5)``,
+    ``wait_random_exponential(...)``, ``wait_chain(...)``, sums of them); its
+    ``attempt_number`` is the number of polls made so far. Without it, the four numbers below
+    build the default, ``wait_jitter(wait_exponential(multiplier=initial_delay,
+    exp_base=multiplier, max=max_delay), jitter)``: first poll after 2 s, each gap x1.3, capped
+    at 20 s, +/-20 % jitter. Tasks run from seconds to tens of minutes: a 30 s task is seen
+    within ~5 s using about as many polls as fixed 5 s polling, and a 20 min task takes ~66
+    polls instead of 240 while the detection lag stays under the 20 s cap (under 2 % of its
+    duration).
     """
 
     initial_delay: float = 2.0
     multiplier: float = 1.3
     max_delay: float = 20.0
     jitter: float = 0.2
+    wait: PollWait | None = attrs.field(default=None, kw_only=True)
+    # The strategy the scheduler asks: ``wait``, or the default built from the numbers.
+    _strategy: PollWait = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         check_non_negative("initial_delay", self.initial_delay)
         check_non_negative("max_delay", self.max_delay)
         check_between("multiplier", self.multiplier, 1, math.inf)
         check_between("jitter", self.jitter, 0, 1)
+        if self.wait is not None:
+            strategy = check_poll_wait(self.wait)
+            if (self.initial_delay, self.multiplier, self.max_delay, self.jitter) != _NUMBERS:
+                raise InvalidRequestError(
+                    "wait", "give either wait or initial_delay/multiplier/max_delay/jitter"
+                )
+        else:
+            strategy = default_poll_wait(
+                self.initial_delay, self.multiplier, self.max_delay, self.jitter
+            )
+        object.__setattr__(self, "_strategy", strategy)
+
+    @property
+    def strategy(self) -> PollWait:
+        """The tenacity wait that spaces the polls."""
+        return self._strategy
+
+    def next_gap(self, polls_done: int, rng: random.Random) -> float:
+        """Seconds from poll number ``polls_done`` to the next one, jitter drawn from ``rng``."""
+        return next_poll_gap(self._strategy, polls_done, rng)
 
     def delay(self, poll_number: int) -> float:
-        """The un-jittered gap before poll ``poll_number`` (1-based)."""
+        """The un-jittered gap of the default schedule after poll ``poll_number`` (1-based);
+        ignores ``wait``, see :meth:`next_gap`."""
         try:
             grown = self.initial_delay * self.multiplier ** (poll_number - 1)
         except OverflowError:  # hours of polling with a large multiplier
             return self.max_delay
         return min(self.max_delay, grown)
+
+
+# The default schedule's numbers, which a policy given its own ``wait`` must leave alone.
+_NUMBERS: Final = (2.0, 1.3, 20.0, 0.2)
 
 
 @attrs.frozen

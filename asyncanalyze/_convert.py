@@ -21,6 +21,7 @@ from ._models import (
     AnalysisMode,
     AnalyzeImageInput,
     AnalyzePromptV2,
+    AnalyzeTaskResponse,
     AnalyzeTaskStatus,
     AnalyzeTimeRange,
     FinishReason,
@@ -40,6 +41,7 @@ from ._models import (
     VideoSystemMetadata,
     WebhookTaskData,
 )
+from ._task_decoder import fast_task
 
 __all__ = ["WireError", "structure", "unstructure"]
 
@@ -236,6 +238,13 @@ def _make_converter() -> Converter:
         WebhookTaskData,
         make_dict_unstructure_fn(WebhookTaskData, converter, task_id=override(rename="id")),
     )
+    general_task = make_dict_structure_fn(AnalyzeTaskResponse, converter)
+
+    def structure_task(value: Any, _: Any) -> AnalyzeTaskResponse:
+        task = fast_task(value)  # the common shape, built directly (see _task_decoder)
+        return task if task is not None else general_task(value, AnalyzeTaskResponse)
+
+    converter.register_structure_hook(AnalyzeTaskResponse, structure_task)
     return converter
 
 
@@ -244,6 +253,10 @@ _converter: Final = _make_converter()
 
 def structure(data: Any, cls: type[T]) -> T:
     """Decode wire data into ``cls``; any mismatch becomes a :class:`WireError`."""
+    if cls is AnalyzeTaskResponse:  # every poll: skip the dispatch when the shape is usual
+        task = fast_task(data)
+        if task is not None:
+            return task  # type: ignore[return-value]
     try:
         return _converter.structure(data, cls)
     except WireError:

@@ -34,6 +34,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from ._task_status import AnalyzeTaskStatus
+
 if TYPE_CHECKING:
     from ._models import AnalyzeTaskResponse
 
@@ -67,6 +69,11 @@ __all__ = [
 # Enough for any error document and a useful look at a malformed one; a thousand failed
 # outcomes then hold at most 64 MiB of bodies, not a thousand copies of a huge answer.
 KEPT_BODY_BYTES: Final = 64 * 1024
+
+
+# Statuses below 500 that a later attempt may not get again: a request timeout, "too early"
+# (a replay the server wants later) and a rate limit. Every 5xx is transient too.
+TRANSIENT_STATUSES: Final = frozenset({408, 425, 429})
 
 
 def _kept(body: bytes) -> bytes:
@@ -130,6 +137,12 @@ class APIStatusError(AnalyzeError):
         self.body = _kept(body)
         self.headers: Mapping[str, str] = headers or {}
         self.request_id = request_id
+
+    @property
+    def is_transient(self) -> bool:
+        """Whether the same request may succeed later (5xx, 408, 425, 429): request retries
+        and polls both ask this."""
+        return self.status_code >= 500 or self.status_code in TRANSIENT_STATUSES
 
 
 class BadRequestError(APIStatusError):
@@ -219,6 +232,17 @@ class WebhookVerificationError(AnalyzeError):
         self.body = None if body is None else _kept(body)
 
 
+# What a task that ended without saying why is reported with, wherever a reason is shown.
+NO_REASON_GIVEN: Final = "no reason given"
+
+
+def task_failure_reason(task: AnalyzeTaskResponse) -> str:
+    """Why a task ended failed or canceled: the platform's ``error.message``, the one wording
+    errors, batch outcomes and the CLI show."""
+    error = task.error
+    return error.message if error is not None and error.message else NO_REASON_GIVEN
+
+
 class TaskFailedError(AnalyzeError):
     """The awaited task ended ``failed`` or ``canceled``; ``task`` is the final task.
 
@@ -230,18 +254,14 @@ class TaskFailedError(AnalyzeError):
 
     def __new__(cls, task: AnalyzeTaskResponse) -> TaskFailedError:
         chosen = cls
-        if cls is TaskFailedError and getattr(task, "status", None) == _CANCELED:
+        if cls is TaskFailedError and getattr(task, "status", None) == AnalyzeTaskStatus.CANCELED:
             chosen = TaskCanceledError
         return super().__new__(chosen, task)
 
     def __init__(self, task: AnalyzeTaskResponse) -> None:
-        reason = task.error.message if task.error is not None else "no reason given"
-        super().__init__(f"task {task.task_id} ended {task.status.value}: {reason}")
+        self.reason = task_failure_reason(task)
+        super().__init__(f"task {task.task_id} ended {task.status.value}: {self.reason}")
         self.task = task
-
-
-# The status value, spelled here because _models imports this module, not the other way round.
-_CANCELED = "canceled"
 
 
 class TaskCanceledError(TaskFailedError):

@@ -1,18 +1,21 @@
 """Domain types (attrs) and enums. Python names only: the wire mapping lives in ``_convert``.
 
-Imports ``_errors`` (the bottom of the tree) for :meth:`AnalyzeTaskResult.json`'s error.
+Imports ``_errors`` and ``_json`` for :meth:`AnalyzeTaskResult.json`, and ``_task_status``
+(the statuses live below ``_errors``, which names the canceled one).
 """
 
 from __future__ import annotations
 
 import enum
-import json
 from datetime import datetime
 from typing import Any, Final, Literal
 
 import attrs
 
+from . import _json
 from ._errors import ResultParseError
+from ._task_status import AnalyzeTaskStatus
+from ._task_status import OpenStrEnum as _OpenStrEnum
 
 __all__ = [
     "OMIT",
@@ -65,45 +68,6 @@ class Omit(enum.Enum):
 
 
 OMIT: Final = Omit.OMIT
-
-
-class _OpenStrEnum(enum.StrEnum):
-    """A str enum that keeps values it has never seen instead of failing.
-
-    The platform adds statuses over time (``canceled`` arrived after v1.3); decoding must not
-    break on the next one, and the unknown value must still compare equal to its string.
-    """
-
-    @classmethod
-    def _missing_(cls, value: object) -> Any:
-        if not isinstance(value, str):
-            return None
-        member = str.__new__(cls, value)
-        member._name_ = value.upper()
-        member._value_ = value
-        return member
-
-
-class AnalyzeTaskStatus(_OpenStrEnum):
-    QUEUED = "queued"
-    PENDING = "pending"
-    PROCESSING = "processing"
-    READY = "ready"
-    FAILED = "failed"
-    CANCELED = "canceled"
-
-    @property
-    def is_terminal(self) -> bool:
-        """True for ``ready``, ``failed`` and ``canceled``; an unknown status is not terminal."""
-        return self.value in _TERMINAL
-
-    @property
-    def is_known(self) -> bool:
-        return self.value in _KNOWN_STATUSES
-
-
-_TERMINAL: Final = frozenset({"ready", "failed", "canceled"})
-_KNOWN_STATUSES: Final = frozenset(s.value for s in AnalyzeTaskStatus)
 
 
 class FinishReason(_OpenStrEnum):
@@ -303,7 +267,7 @@ class AnalyzeTaskResult:
         not parse. For a typed result use ``asyncanalyze.parse_result(task, MyClass)``.
         """
         try:
-            return json.loads(self.data)
+            return _json.loads(self.data)
         except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
             hint = ""
             if self.finish_reason == FinishReason.LENGTH:
@@ -422,3 +386,13 @@ class PageInfo:
 class TasksListResponse:
     data: list[AnalyzeTaskResponse]
     page_info: PageInfo = attrs.field(factory=PageInfo)
+
+    def is_last_page(self, page: int, page_limit: int) -> bool:
+        """Whether page ``page`` (asked with ``page_limit``) is the last: an empty page is,
+        and so is the one ``page_info.total_page`` names; without that, a short page is."""
+        if not self.data:
+            return True
+        total = self.page_info.total_page
+        if total is not None:
+            return page >= total
+        return len(self.data) < page_limit

@@ -6,7 +6,6 @@ Plain functions over (status, headers, body) so the hard decisions are tested wi
 from __future__ import annotations
 
 import enum
-import json
 import math
 import re
 import time
@@ -33,19 +32,9 @@ from ._errors import (
     ResponseValidationError,
     UnprocessableEntityError,
 )
+from ._json import dumps as _dumps
+from ._json import loads as _loads
 from ._models import AnalyzeTaskResponse, CancelAnalyzeTaskResponse, CreateAnalyzeTaskResponse
-
-try:  # the optional [speed] extra: orjson decodes ~2x faster than the stdlib
-    import orjson
-
-    _loads: Any = orjson.loads
-    _dumps: Any = orjson.dumps
-except ImportError:  # pragma: no cover - exercised when the extra is absent
-    _loads = json.loads
-
-    def _dumps(value: Any) -> bytes:
-        return json.dumps(value, separators=(",", ":")).encode()
-
 
 __all__ = [
     "ROUTE_METHODS",
@@ -175,7 +164,7 @@ def cancel_path(task_id: object) -> str:
 
 
 def encode_json(value: Any) -> bytes:
-    return bytes(_dumps(value))
+    return _dumps(value)
 
 
 def decode(response: RawResponse, cls: type[T]) -> T:

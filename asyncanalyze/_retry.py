@@ -46,7 +46,6 @@ Sleep = Callable[[float], Awaitable[None]]
 Retryable = APIConnectionError | APIStatusError
 
 _log: Final = logging.getLogger("asyncanalyze")
-_RETRYABLE_STATUS: Final = frozenset({408, 429, 500, 502, 503, 504})
 # 429s mean nothing was done and are paced by the client, so they get their own, larger
 # budget: a batch under a tight rate limit waits its turn instead of failing.
 DEFAULT_MAX_RATE_LIMIT_RETRIES: Final = 20
@@ -114,7 +113,7 @@ class retry_if_transient(retry_base):
         advised = advised_wait(exc)
         if advised is not None and advised > self.max_retry_after:
             return False
-        return exc.status_code in _RETRYABLE_STATUS or exc.status_code >= 500
+        return exc.is_transient
 
 
 def safe_to_repeat(exc: BaseException, request: Request) -> bool:

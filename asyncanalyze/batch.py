@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 from collections import Counter
 from collections.abc import (
@@ -28,7 +27,7 @@ from typing import Any, Final
 
 import attrs
 
-from . import _checks
+from . import _checks, _json
 from ._cancel_on_exit import CancelOnExit
 from ._convert import WireError, structure, unstructure
 from ._create_body import create_body
@@ -40,6 +39,7 @@ from ._errors import (
     NotFoundError,
     TaskCanceledError,
     TaskFailedError,
+    task_failure_reason,
 )
 from ._fingerprint import canonical_digest
 from ._journal import Journal, JournalEntry, JournalOwner, open_journal
@@ -60,6 +60,7 @@ from ._models import (
     VideoContext,
     VideoContext_Base64String,
 )
+from ._numbers import check_count
 from ._protocol import task_path
 from ._segments import SEGMENT_FORMAT_TYPE
 
@@ -237,6 +238,19 @@ class BatchOutcome:
         return self.error is None
 
     @property
+    def failure_reason(self) -> str | None:
+        """Why the request failed, in one line (None if it did not): the task's own reason
+        when it ended failed or canceled, else the error's type and message."""
+        error = self.error
+        if error is None:
+            return None
+        if isinstance(error, TaskFailedError):
+            return error.reason
+        if self.task is not None and self.task.error is not None:
+            return task_failure_reason(self.task)
+        return f"{type(error).__name__}: {error}"
+
+    @property
     def custom_id(self) -> str | None:
         """The request's ``custom_id`` (None if it has none), even when no task was made."""
         custom_id = self.request.custom_id
@@ -373,13 +387,13 @@ def _usable_task_id(task_id: str) -> bool:
 def _task_from_json(text: str) -> AnalyzeTaskResponse | None:
     """The journaled final task, or None if the row cannot be read back."""
     try:
-        return structure(json.loads(text), AnalyzeTaskResponse)
+        return structure(_json.loads(text), AnalyzeTaskResponse)
     except (ValueError, WireError, RecursionError):
         return None
 
 
 def _task_to_json(task: AnalyzeTaskResponse) -> str:
-    return json.dumps(unstructure(task))
+    return _json.dumps_text(unstructure(task))
 
 
 @attrs.frozen
@@ -528,8 +542,7 @@ async def run_batch(
     ``owner`` (the client's server and key) is checked against the journal's. With
     ``exit_cancel``, the tasks still waited on when the run ends early are canceled.
     """
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidRequestError("concurrency", "must be an int >= 1")
+    check_count("concurrency", concurrency, minimum=1)
     if journal is not None and not isinstance(journal, str | PathLike):
         raise InvalidRequestError("journal", f"must be a file path, got {type(journal).__name__}")
     opened = await open_journal(journal, owner) if journal is not None else None

@@ -41,6 +41,7 @@ from ._errors import (
     TaskFailedError,
 )
 from ._models import AnalyzeTaskResponse, AnalyzeTaskStatus, TasksListResponse
+from ._task_status import IN_PROGRESS_STATUSES as _IN_PROGRESS
 
 __all__ = [
     "DEFAULT_BULK_INTERVAL",
@@ -66,14 +67,12 @@ DEFAULT_BULK_INTERVAL: Final = 8.0
 SWEEP_PAGE_LIMIT: Final = 50
 # Retrieves of finished tasks run concurrently, but not as a burst of thousands at once.
 _SWEEP_RETRIEVE_CONCURRENCY: Final = 32
-_IN_PROGRESS: Final = ("queued", "pending", "processing")
 # After an unfiltered page missed some of our tasks, sweeps skip it for this many rounds.
 _UNFILTERED_RETRY_SWEEPS: Final = 8
 # Webhook events for tasks nobody waits on yet are remembered (the event can beat the
 # await_result call that follows create), but only this many: events for tasks never waited
 # on must not grow memory without bound.
 _MAX_TERMINAL_HINTS: Final = 4096
-_TRANSIENT_STATUS: Final = frozenset({408, 425, 429})
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -81,7 +80,7 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, APIConnectionError | RateLimitError):
         return True
     if isinstance(exc, APIStatusError):
-        return exc.status_code >= 500 or exc.status_code in _TRANSIENT_STATUS
+        return exc.is_transient
     return False
 
 
@@ -402,8 +401,7 @@ class PollScheduler:
 
     def _schedule_next(self, wait: Wait) -> None:
         wait.polls += 1
-        spread = wait.policy.jitter
-        gap = wait.policy.delay(wait.polls) * self._rng.uniform(1.0 - spread, 1.0 + spread)
+        gap = wait.policy.next_gap(wait.polls, self._rng)
         wait.due = self._clock() + gap
 
     async def _sweep(self) -> None:
@@ -501,12 +499,7 @@ def _due(waits: Iterable[Wait]) -> float:
 
 
 def _last_page(listing: TasksListResponse, page: int) -> bool:
-    total = listing.page_info.total_page
-    if not listing.data:
-        return True
-    if total is not None:
-        return page >= total
-    return len(listing.data) < SWEEP_PAGE_LIMIT
+    return listing.is_last_page(page, SWEEP_PAGE_LIMIT)
 
 
 def _settle(wait: Wait, exc: BaseException) -> None:

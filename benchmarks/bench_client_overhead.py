@@ -88,8 +88,10 @@ async def create_tasks(base_url: str, count: int, status: str) -> list[str]:
 
 async def run_cell(
     call: Call, ids: list[str], concurrency: int, seconds: float, warmup: float
-) -> tuple[float, int]:
-    """Calls per second over ``seconds`` (after ``warmup``), and the number of failed calls."""
+) -> tuple[float, int, float]:
+    """Calls per second over ``seconds`` (after ``warmup``), the number of failed calls, and
+    this process's CPU microseconds per completed call (the emulator runs in another process,
+    so this is the client's own cost: steady on a loaded machine, where rates are not)."""
     cycle = itertools.cycle(ids)
     counts = {"done": 0, "errors": 0}
 
@@ -107,10 +109,11 @@ async def run_cell(
                 counts["done"] += 1
 
     await asyncio.gather(*(worker(time.perf_counter() + warmup, False) for _ in range(concurrency)))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker(started + seconds, True) for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    return counts["done"] / elapsed, counts["errors"]
+    cpu = time.process_time() - cpu_started
+    return counts["done"] / elapsed, counts["errors"], cpu * 1e6 / max(1, counts["done"])
 
 
 class Cell:
@@ -220,16 +223,19 @@ async def profile_ours(base_url: str, ids: list[str], concurrency: int, seconds:
         await run_cell(cell.call, ids, concurrency, 0.5, 0.5)
         profiler = cProfile.Profile()
         profiler.enable()
-        rate, _ = await run_cell(cell.call, ids, concurrency, seconds, 0.0)
+        rate, _, _ = await run_cell(cell.call, ids, concurrency, seconds, 0.0)
         profiler.disable()
     print(f"\ncProfile of ours at concurrency {concurrency} ({rate:,.0f} req/s under the profiler)")
     pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 
 
-def paired_ratio(rates: dict[tuple[str, int], list[float]], concurrency: int, base: str) -> float:
-    """Median over rounds of ours / ``base`` measured in the same round."""
+def paired_ratio(
+    rates: dict[tuple[str, int], list[float]], concurrency: int, base: str, *, inverse: bool = False
+) -> float:
+    """Median over rounds of ours / ``base`` measured in the same round (``base`` / ours with
+    ``inverse``, for costs)."""
     pairs = zip(rates["ours", concurrency], rates[base, concurrency], strict=True)
-    return median([ours / other for ours, other in pairs])
+    return median([other / ours if inverse else ours / other for ours, other in pairs])
 
 
 def print_ladder(
@@ -256,6 +262,7 @@ async def main(args: argparse.Namespace) -> None:
     clients = LADDER if args.ladder else CLIENTS
     rates: dict[tuple[str, int], list[float]] = {}
     errors: dict[tuple[str, int], int] = {}
+    cpus: dict[tuple[str, int], list[float]] = {}
     async with emulator(speed=1.0) as base_url:
         ids = await create_tasks(base_url, args.tasks, args.status)
         if args.profile:
@@ -279,14 +286,15 @@ async def main(args: argparse.Namespace) -> None:
                     for name in clients[shift:] + clients[:shift]:
                         if name == "official" and round_number >= args.official_rounds:
                             continue  # ~100x slower and its in-flight calls take long to drain
-                        rate, failed = await run_cell(
+                        rate, failed, cpu = await run_cell(
                             cells[name].call, ids, concurrency, args.seconds, 0.0
                         )
                         rates.setdefault((name, concurrency), []).append(rate)
+                        cpus.setdefault((name, concurrency), []).append(cpu)
                         errors[name, concurrency] = errors.get((name, concurrency), 0) + failed
                         print(
                             f"round {round_number + 1} c={concurrency:<5} {name:<34}"
-                            f" {rate:>9,.0f} req/s  errors {failed}",
+                            f" {rate:>9,.0f} req/s {cpu:>7.1f} CPU us/req  errors {failed}",
                             flush=True,
                         )
 
@@ -298,28 +306,51 @@ async def main(args: argparse.Namespace) -> None:
     print(f"{args.tasks} tasks, status {args.status!r}; emulator in its own process\n")
     print("ours / raw-*: median over rounds of the ratio within a round; ours / official: of")
     print(f"the medians (official runs {min(args.rounds, args.official_rounds)} rounds)\n")
+    measured = [name for name in CLIENTS if (name, concurrencies[0]) in rates]
     headers = [
         "concurrency",
-        *(f"{name} req/s" for name in CLIENTS),
+        *(f"{name} req/s" for name in measured),
         "ours / raw-json",
         "ours / raw-orjson",
-        "ours / official",
+        *(["ours / official"] if "official" in measured else []),
         "errors",
     ]
     rows = []
     for concurrency in concurrencies:
-        med = {name: median(rates[name, concurrency]) for name in CLIENTS}
+        med = {name: median(rates[name, concurrency]) for name in measured}
         rows.append(
             [
                 concurrency,
-                *(f"{med[name]:,.0f}" for name in CLIENTS),
+                *(f"{med[name]:,.0f}" for name in measured),
                 f"{paired_ratio(rates, concurrency, 'raw-json'):.2f}x",
                 f"{paired_ratio(rates, concurrency, 'raw-orjson'):.2f}x",
-                f"{med['ours'] / med['official']:.2f}x",
-                sum(errors[name, concurrency] for name in CLIENTS),
+                *([f"{med['ours'] / med['official']:.2f}x"] if "official" in measured else []),
+                sum(errors[name, concurrency] for name in measured),
             ]
         )
     print_table(headers, rows)
+    print(
+        "\nclient CPU per request (this process; median over rounds), and the ratio raw / ours"
+        " of it:\nwhat the throughput ratio tends to where the client's CPU is the bottleneck\n"
+    )
+    cpu_headers = [
+        "concurrency",
+        *(f"{name} CPU us/req" for name in ("raw-json", "raw-orjson", "ours")),
+        "raw-json / ours",
+        "raw-orjson / ours",
+    ]
+    cpu_rows = []
+    for concurrency in concurrencies:
+        cpu = {name: median(cpus[name, concurrency]) for name in ("raw-json", "raw-orjson", "ours")}
+        cpu_rows.append(
+            [
+                concurrency,
+                *(f"{cpu[name]:.1f}" for name in ("raw-json", "raw-orjson", "ours")),
+                f"{paired_ratio(cpus, concurrency, 'raw-json', inverse=True):.2f}x",
+                f"{paired_ratio(cpus, concurrency, 'raw-orjson', inverse=True):.2f}x",
+            ]
+        )
+    print_table(cpu_headers, cpu_rows)
 
 
 if __name__ == "__main__":

@@ -38,12 +38,14 @@ def echo_task(url: URL, **_: Any) -> CallbackResult:
 
 
 def calls(mock: aioresponses) -> list[tuple[str, str, dict[str, Any]]]:
-    """(method, url, kwargs) of every request, in the order they were sent."""
-    seen = []
-    for (method, url), requests in mock.requests.items():
-        for request in requests:
-            seen.append((request.kwargs.get("_order", 0), method, str(url), request.kwargs))
-    return [(method, url, kwargs) for _, method, url, kwargs in seen]
+    """(method, url, kwargs) of every request, grouped by (method, url): the groups in the
+    order each was first requested, each group in the order sent. aioresponses keeps no order
+    across groups, so a test of the order between different URLs cannot use this."""
+    return [
+        (method, str(url), request.kwargs)
+        for (method, url), requests in mock.requests.items()
+        for request in requests
+    ]
 
 
 def sent_count(mock: aioresponses) -> int:

@@ -23,6 +23,10 @@ class ThreadedEmulator:
         self.emulator = Emulator(**options)
         self.call(self.emulator.start())
 
+    @property
+    def base_url(self) -> str:
+        return self.emulator.base_url
+
     def call(self, coro: Coroutine[Any, Any, Any]) -> Any:
         """Run ``coro`` on the emulator's loop and return its result."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)

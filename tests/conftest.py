@@ -1,4 +1,6 @@
-"""Shared fixtures: a client pointed at a fake host, with waits recorded instead of slept."""
+"""Fixtures shared by every folder: a client against aioresponses (``mocked_client`` on
+``mocked_api``) whose waits are recorded instead of slept (``recorded_sleep``), and an emulator
+on a sped-up clock (``sped_up_emulator``)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from aiohttp import ClientResponse
 from aioresponses import aioresponses
 
 from asyncanalyze import AnalyzeAsyncClient, PollPolicy
+from asyncanalyze.emulator import Emulator
 
 from ._scripted import ScriptedServer
 
@@ -22,6 +25,8 @@ pytest_plugins = ["asyncanalyze.testing"]
 
 BASE_URL = "https://api.test/v1.3"
 API_KEY = "tlk_TEST_SECRET_KEY_0123456789"
+# sped_up_emulator's speed: "one poll interval" (at most 20 emulated seconds) is 50 ms.
+EMULATOR_SPEED = 400.0
 
 
 class _ClientResponseCompat(ClientResponse):
@@ -54,37 +59,44 @@ class RecordingSleep:
 
 
 @pytest.fixture
-def sleep() -> RecordingSleep:
+def recorded_sleep() -> RecordingSleep:
+    """The sleep and clock of ``mocked_client``: waits are recorded, never slept."""
     return RecordingSleep()
 
 
 @pytest.fixture
-def mocked() -> Iterator[aioresponses]:
+def mocked_api() -> Iterator[aioresponses]:
+    """aioresponses standing in for the API at BASE_URL: register answers, read what was sent."""
     with aioresponses() as mock:
         yield mock
 
 
 @pytest.fixture
-async def client(sleep: RecordingSleep) -> AsyncIterator[AnalyzeAsyncClient]:
+async def mocked_client(recorded_sleep: RecordingSleep) -> AsyncIterator[AnalyzeAsyncClient]:
+    """A client for BASE_URL (answered by ``mocked_api``) on ``recorded_sleep``'s clock."""
     async with AnalyzeAsyncClient(
         api_key=API_KEY,
         base_url=BASE_URL,
-        sleep=sleep,
-        clock=sleep.clock,
+        sleep=recorded_sleep,
+        clock=recorded_sleep.clock,
         poll_policy=PollPolicy(initial_delay=1.0, multiplier=2.0, max_delay=8.0, jitter=0.0),
     ) as client:
         yield client
 
 
 def scripted_client_for(
-    server: ScriptedServer, sleep: RecordingSleep, **options: Any
+    server: ScriptedServer, recorded_sleep: RecordingSleep, **options: Any
 ) -> AnalyzeAsyncClient:
-    """A client whose requests ``server`` answers, on ``sleep``'s fake clock."""
+    """A client whose requests ``server`` answers, on ``recorded_sleep``'s fake clock."""
     options.setdefault(
         "poll_policy", PollPolicy(initial_delay=1.0, multiplier=2.0, max_delay=8.0, jitter=0.0)
     )
     return AnalyzeAsyncClient(
-        api_key=API_KEY, transport=server.transport, sleep=sleep, clock=sleep.clock, **options
+        api_key=API_KEY,
+        transport=server.transport,
+        sleep=recorded_sleep,
+        clock=recorded_sleep.clock,
+        **options,
     )
 
 
@@ -96,7 +108,15 @@ def scripted_server() -> ScriptedServer:
 
 @pytest.fixture
 async def scripted_client(
-    scripted_server: ScriptedServer, sleep: RecordingSleep
+    scripted_server: ScriptedServer, recorded_sleep: RecordingSleep
 ) -> AsyncIterator[AnalyzeAsyncClient]:
-    async with scripted_client_for(scripted_server, sleep) as client:
+    async with scripted_client_for(scripted_server, recorded_sleep) as client:
         yield client
+
+
+@pytest.fixture
+async def sped_up_emulator() -> AsyncIterator[Emulator]:
+    """An emulator at EMULATOR_SPEED on the real clock; pair it with a client on its clock
+    (``asyncanalyze.testing.emulator_client``)."""
+    async with Emulator(speed=EMULATOR_SPEED) as emulator:
+        yield emulator

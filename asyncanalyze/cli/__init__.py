@@ -29,6 +29,7 @@ from asyncanalyze import (
     InvalidRequestError,
     __version__,
 )
+from asyncanalyze._config import API_KEY_ENV as _API_KEY_ENV
 
 from ._args import UsageError, positive_float
 from ._commands import add_analyze_parser, add_tasks_parser
@@ -36,8 +37,6 @@ from ._output import Output
 from ._redact import redactor
 
 __all__ = ["main"]
-
-_API_KEY_ENV = "TWELVE_LABS_API_KEY"
 
 
 def _common_options(*, suppress: bool) -> argparse.ArgumentParser:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import math
 
+from asyncanalyze._errors import InvalidRequestError
+from asyncanalyze._numbers import check_count, check_positive
+
 __all__ = ["UsageError", "finite_float", "positive_float", "positive_int", "token_budget"]
 
 
@@ -13,23 +16,27 @@ class UsageError(Exception):
 
 
 def positive_float(raw: str) -> float:
+    """A number > 0, finite: the SDK's own rule (``check_positive``), worded as argparse's."""
     try:
         value = float(raw)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {raw!r}")
-    return value
+    try:
+        return check_positive("value", value)
+    except InvalidRequestError as exc:
+        raise argparse.ArgumentTypeError(exc.rule) from None
 
 
 def positive_int(raw: str) -> int:
+    """An integer >= 1: the SDK's own rule (``check_count``)."""
     try:
         value = int(raw)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {raw!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {raw!r}")
-    return value
+    try:
+        return check_count("value", value, minimum=1)
+    except InvalidRequestError as exc:
+        raise argparse.ArgumentTypeError(exc.rule) from None
 
 
 def finite_float(raw: str) -> float:

@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from asyncanalyze import AnalyzeRequest, BatchProgress
+from asyncanalyze import DEFAULT_BATCH_CONCURRENCY, AnalyzeRequest, BatchProgress, _json
 
 from ._args import UsageError, positive_float, positive_int
 from ._failures import FailureGroups
@@ -51,7 +51,11 @@ def add_batch_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     batch.add_argument("manifest", type=Path, metavar="MANIFEST.jsonl")
     batch.add_argument("--out", "-o", type=Path, required=True, metavar="RESULTS.jsonl")
     batch.add_argument(
-        "--concurrency", type=positive_int, default=50, metavar="N", help="tasks in flight (50)"
+        "--concurrency",
+        type=positive_int,
+        default=DEFAULT_BATCH_CONCURRENCY,
+        metavar="N",
+        help=f"tasks in flight ({DEFAULT_BATCH_CONCURRENCY})",
     )
     batch.add_argument("--journal", type=Path, metavar="FILE", help="SQLite journal to resume from")
     batch.add_argument(
@@ -79,7 +83,7 @@ class Manifest:
         with self.path.open(encoding="utf-8") as lines:
             for line in lines:
                 if line.strip():
-                    yield AnalyzeRequest.from_dict(json.loads(line))
+                    yield AnalyzeRequest.from_dict(_json.loads(line))
 
 
 def check_manifest(path: Path) -> Manifest:
@@ -116,7 +120,7 @@ def check_manifest(path: Path) -> Manifest:
 
 def _line_problem(line: str) -> str | None:
     try:
-        data = json.loads(line)
+        data = _json.loads(line)
     except ValueError as exc:
         detail = f"{exc.msg} (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else exc
         return f"not JSON: {detail}"
@@ -167,7 +171,7 @@ async def run_batch(args: argparse.Namespace, out: Output) -> int:
                 async for outcome in outcomes:
                     record = outcome.to_dict()
                     record["line"] = manifest.line_of(outcome.index)
-                    results.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    results.write(_json.dumps_text(record) + "\n")
                     results.flush()
                     counts["ready" if outcome.ok else "failed"] += 1
                     counts["resumed"] += outcome.from_journal

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from asyncanalyze import (
     AnalysisMode,
@@ -22,8 +21,10 @@ from asyncanalyze import (
     VideoContext,
     VideoContext_AssetId,
     VideoContext_Url,
+    _json,
     video_from_path_sync,
 )
+from asyncanalyze._task_status import IN_PROGRESS_STATUSES, KNOWN_STATUSES, TERMINAL_STATUSES
 
 from ._args import UsageError, finite_float, positive_float, positive_int, token_budget
 from ._interrupt import cancel_command, wait_command
@@ -42,15 +43,12 @@ __all__ = [
 # script can tell that apart from an error (1) and from a cancel (0).
 ALREADY_ENDED_EXIT = 3
 
-_STATUS_STYLE = {
-    "ready": "green",
-    "failed": "red",
-    "canceled": "red",
-    "processing": "yellow",
-    "pending": "cyan",
-    "queued": "cyan",
-}
-_STATUSES = [status.value for status in AnalyzeTaskStatus]
+# Colours by what a status means, so a status added to the SDK is coloured without a change
+# here: ready green, the other ends red, in progress yellow while running, cyan while waiting.
+_ENDED_STYLE: Final = "red"
+_RUNNING_STYLE: Final = "yellow"
+_WAITING_STYLE: Final = "cyan"
+_STATUSES = [status.value for status in KNOWN_STATUSES]
 _MODES = [mode.value for mode in AnalysisMode]
 
 
@@ -154,8 +152,15 @@ def add_analyze_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def styled_status(status: str) -> Span:
-    style = _STATUS_STYLE.get(status)
-    return (status, style) if style else status
+    if status == AnalyzeTaskStatus.READY:
+        return (status, "green")
+    if status in TERMINAL_STATUSES:
+        return (status, _ENDED_STYLE)
+    if status == AnalyzeTaskStatus.PROCESSING:
+        return (status, _RUNNING_STYLE)
+    if status in IN_PROGRESS_STATUSES:
+        return (status, _WAITING_STYLE)
+    return status
 
 
 def show_task(out: Output, task: AnalyzeTaskResponse) -> None:
@@ -192,11 +197,11 @@ def show_task(out: Output, task: AnalyzeTaskResponse) -> None:
 def _pretty(data: str) -> str:
     # Results requested with a JSON schema arrive as JSON text: indent them for reading.
     try:
-        parsed = json.loads(data)
+        parsed = _json.loads(data)
     except ValueError:
         return data
     if isinstance(parsed, dict | list):
-        return json.dumps(parsed, indent=2, ensure_ascii=False)
+        return _json.dumps_text(parsed, indent=True)
     return data
 
 
@@ -299,8 +304,7 @@ async def _wait(
         final = await tasks.await_result(task, timeout=timeout, on_status_change=on_change)
     except TaskFailedError as exc:
         show_task(out, exc.task)
-        reason = exc.task.error.message if exc.task.error is not None else "no reason given"
-        out.error(f"task {exc.task.task_id} {exc.task.status.value}: {reason}")
+        out.error(f"task {exc.task.task_id} {exc.task.status.value}: {exc.reason}")
         return 1
     show_task(out, final)
     return 0
@@ -351,7 +355,7 @@ def load_schema(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = _json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"--schema: cannot read {path}: {exc.strerror or exc}") from None
     except ValueError as exc:

@@ -166,11 +166,7 @@ class _Tally:
             self.ready += 1
         else:
             self.failed += 1
-            if task is not None and task.error is not None:
-                reason = task.error.message
-            else:
-                reason = f"{type(outcome.error).__name__}: {outcome.error}"
-            self.failures.append((outcome.index, kind, reason))
+            self.failures.append((outcome.index, kind, outcome.failure_reason or ""))
         if task is not None and task.completed_at is not None:
             # Both instants are on the emulator's clock: the lag is in emulated seconds.
             self.lags.append(max(0.0, now - task.completed_at.timestamp()))

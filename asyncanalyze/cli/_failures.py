@@ -15,6 +15,7 @@ from typing import Any, Final
 import attrs
 
 from asyncanalyze import APIStatusError, BatchOutcome, InvalidRequestError
+from asyncanalyze._errors import task_failure_reason
 
 __all__ = ["FailureGroups", "failure_key"]
 
@@ -33,7 +34,7 @@ def failure_key(outcome: BatchOutcome) -> tuple[str, str | None, str | None]:
     kind = type(error).__name__
     if task is not None and task.error is not None:
         code = task.error.code
-        return kind, code, None if code else task.error.message
+        return kind, code, None if code else task_failure_reason(task)
     if isinstance(error, APIStatusError):
         return kind, error.code or str(error.status_code), None
     if isinstance(error, InvalidRequestError):
@@ -42,8 +43,7 @@ def failure_key(outcome: BatchOutcome) -> tuple[str, str | None, str | None]:
 
 
 def _example(outcome: BatchOutcome) -> str:
-    task = outcome.task
-    text = task.error.message if task is not None and task.error is not None else str(outcome.error)
+    text = outcome.failure_reason or ""
     return text if len(text) <= _EXAMPLE_CHARS else text[: _EXAMPLE_CHARS - 1] + "…"
 
 

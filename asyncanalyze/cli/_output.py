@@ -9,7 +9,6 @@ Text from the server or the user is never read as rich markup: styles come only 
 from __future__ import annotations
 
 import enum
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +17,7 @@ from typing import Any, Protocol, TextIO
 
 import attrs
 
-from asyncanalyze import AnalyzeTaskResponse, BatchProgress
+from asyncanalyze import AnalyzeTaskResponse, BatchProgress, _json
 
 __all__ = ["Output", "ProgressView", "Span", "fmt_time", "task_to_dict"]
 
@@ -188,7 +187,7 @@ class Output:
         print(text, file=sys.stderr, flush=True)
 
     def json(self, data: Any) -> None:
-        print(json.dumps(data, indent=2, ensure_ascii=False), flush=True)
+        print(_json.dumps_text(data, indent=True), flush=True)
 
     def say(self, *spans: Span, stderr: bool = False) -> None:
         """One line from literal text and ``(text, style)`` spans; styled only with rich."""

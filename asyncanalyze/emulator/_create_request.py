@@ -4,7 +4,7 @@ The entry point for a create: the raw bytes bounded before parsing, then each fi
 with the media fields, the model rules, segment definitions and the JSON-schema check in
 their own modules. Choices where the platform's behaviour is not documented (README,
 "Emulator fidelity"):
-- Body fields: the brief's five plus the platform's newer optional ones (SDK 1.3.6:
+- Body fields: spec/API.md's five plus the platform's newer optional ones (SDK 1.3.6:
   ``custom_id``, ``model_name``, ``analysis_mode``, ``image``, ``prompt_v2``, segment and window
   fields) are accepted; anything else is ``400 parameter_unknown``.
 - ``response_format`` ``segment_definitions`` needs ``analysis_mode: time_based_metadata``, as

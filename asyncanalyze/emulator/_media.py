@@ -57,9 +57,9 @@ def _aspect_text(width: int, height: int) -> str:
 
 
 def limit_violation(facts: VideoFacts) -> str | None:
-    """The platform's failure message when the video breaks the brief's limits, else None.
+    """The platform's failure message when the video breaks spec/API.md's limits, else None.
 
-    The brief's "360x360 to 5184x2160 pixels" is read orientation-free: the short side must be
+    spec/API.md's "360x360 to 5184x2160 pixels" is read orientation-free: the short side must be
     360..2160 and the long side at most 5184, so 1080x1920 portrait passes like 1920x1080.
     The aspect ratio (long side / short side) must be at most 2.4, boundary included.
     Checks run in the order duration, resolution, aspect ratio; the first failure is reported.

@@ -2,7 +2,7 @@
 
 One home for "which model may do what", which several fields read (the mode, ``prompt_v2``,
 the analysis window, images, ``time_array`` fields, unlimited ``max_tokens``). ``pegasus1.2``
-(the brief's model, and the default here: its limits are the brief's, max_tokens 1-4,096) and
+(spec/API.md's model, and the default here: its limits are API.md's, max_tokens 1-4,096) and
 the platform's ``pegasus1.5`` and ``pegasus1.6`` with the platform's rules:
 time_based_metadata, ``prompt_v2`` and the analysis window need one of those two; ``image``,
 ``max_tokens: "unlimited"`` and ``time_array`` fields need pegasus1.6.

@@ -126,11 +126,7 @@ class TasksClient:
             )
             for task in listing.data:
                 yield task
-            total_pages = listing.page_info.total_page
-            last_page = (
-                page >= total_pages if total_pages is not None else len(listing.data) < page_limit
-            )
-            if last_page or not listing.data:
+            if listing.is_last_page(page, page_limit):
                 return
             page += 1
 

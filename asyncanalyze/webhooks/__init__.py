@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
+from .. import _json
 from .._checks import check_text
 from .._convert import WireError, structure
 from .._errors import InvalidRequestError, WebhookVerificationError
@@ -184,7 +184,7 @@ def parse_event(raw_body: bytes | str) -> WebhookEvent:
     """
     body = _as_bytes(raw_body)
     try:
-        payload = json.loads(body)
+        payload = _json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise WebhookVerificationError(
             f"webhook body is not JSON: {type(exc).__name__}", body=body

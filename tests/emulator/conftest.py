@@ -137,31 +137,36 @@ async def loopback_server(app: web.Application) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
+def manual_clock() -> ManualClock:
+    """The clock of ``manual_emulator``: time moves only when a test advances it."""
     return ManualClock()
 
 
 @pytest.fixture
 def emulator_options() -> dict[str, Any]:
-    """Override in a test module to start ``emu`` with other options."""
+    """Override in a test module to start ``manual_emulator`` with other options."""
     return {}
 
 
 @pytest.fixture
-async def emu(clock: ManualClock, emulator_options: dict[str, Any]) -> AsyncIterator[Emulator]:
-    async with Emulator(clock=clock, **emulator_options) as emulator:
+async def manual_emulator(
+    manual_clock: ManualClock, emulator_options: dict[str, Any]
+) -> AsyncIterator[Emulator]:
+    """The emulator under test, on ``manual_clock``."""
+    async with Emulator(clock=manual_clock, **emulator_options) as emulator:
         yield emulator
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
+async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
 
 
 @pytest.fixture
-def api(session: aiohttp.ClientSession, emu: Emulator) -> Api:
-    return Api(session, emu, API_KEY)
+def checked_api(http_session: aiohttp.ClientSession, manual_emulator: Emulator) -> Api:
+    """Raw HTTP to ``manual_emulator``, every answer checked against the OpenAPI."""
+    return Api(http_session, manual_emulator, API_KEY)
 
 
 def error_code(answer: Answer) -> str:

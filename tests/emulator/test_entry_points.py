@@ -14,7 +14,7 @@ from asyncanalyze.emulator.__main__ import build_parser, config_from_args, parse
 from asyncanalyze.emulator.pytest_plugin import FIXTURE_SPEED, EmulatorFactory
 
 
-async def test_cli_prints_its_base_url_and_serves(session: aiohttp.ClientSession) -> None:
+async def test_cli_prints_its_base_url_and_serves(http_session: aiohttp.ClientSession) -> None:
     """`python -m asyncanalyze.emulator --port 0` prints a working base URL, stops on SIGTERM."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -30,7 +30,9 @@ async def test_cli_prints_its_base_url_and_serves(session: aiohttp.ClientSession
         line = await asyncio.wait_for(process.stdout.readline(), 20)
         base_url = line.decode().strip()
         assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1.3")
-        async with session.get(base_url + "/analyze/tasks", headers={"x-api-key": "k"}) as reply:
+        async with http_session.get(
+            base_url + "/analyze/tasks", headers={"x-api-key": "k"}
+        ) as reply:
             assert reply.status == 200
     finally:
         process.send_signal(signal.SIGTERM)
@@ -75,12 +77,12 @@ def test_bad_fault_spec_is_refused() -> None:
 
 
 async def test_plugin_fixture_is_a_running_fast_emulator(
-    analyze_emulator: Emulator, session: aiohttp.ClientSession
+    analyze_emulator: Emulator, http_session: aiohttp.ClientSession
 ) -> None:
     """analyze_emulator is already serving, on loopback, at the fixture's speed."""
     assert analyze_emulator.config.speed == FIXTURE_SPEED
     url = analyze_emulator.base_url + "/analyze/tasks"
-    async with session.get(url, headers={"x-api-key": "k"}) as reply:
+    async with http_session.get(url, headers={"x-api-key": "k"}) as reply:
         assert reply.status == 200
 
 
@@ -107,20 +109,25 @@ async def test_emulator_start_stop_and_urls() -> None:
     await emulator.stop()  # a second stop is harmless
 
 
-async def test_fast_clock_moves_tasks_in_real_time(session: aiohttp.ClientSession) -> None:
+async def test_fast_clock_moves_tasks_in_real_time(http_session: aiohttp.ClientSession) -> None:
     """With speed, tasks progress on their own: 1,000x finishes a short task in milliseconds."""
     async with Emulator(speed=1000) as emulator:
         video = {"type": "url", "url": "https://example.com/v.mp4?emulator_task_seconds=20"}
         headers = {"x-api-key": "k"}
         url = emulator.base_url + "/analyze/tasks"
-        async with session.post(url, json={"video": video, "prompt": "p"}, headers=headers) as r:
+        async with http_session.post(
+            url, json={"video": video, "prompt": "p"}, headers=headers
+        ) as r:
             task_id = (await r.json())["task_id"]
-        await asyncio.sleep(0.05)
-        async with session.get(f"{url}/{task_id}", headers=headers) as r:
-            assert (await r.json())["status"] == "ready"
+        started = asyncio.get_running_loop().time()
+        status = "queued"
+        while status != "ready" and asyncio.get_running_loop().time() - started < 5:
+            async with http_session.get(f"{url}/{task_id}", headers=headers) as r:
+                status = (await r.json())["status"]
+        assert status == "ready"
 
 
-async def test_cli_on_a_busy_port_says_so_in_one_line(session: aiohttp.ClientSession) -> None:
+async def test_cli_on_a_busy_port_says_so_in_one_line(http_session: aiohttp.ClientSession) -> None:
     """A port already in use is one line on stderr and exit code 2, not a traceback."""
     async with Emulator() as running:
         process = await asyncio.create_subprocess_exec(

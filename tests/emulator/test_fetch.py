@@ -19,7 +19,7 @@ ELSEWHERE_HITS = web.AppKey("elsewhere_hits", list[str])
 
 
 @pytest.fixture
-async def video_server(ok_video: bytes) -> AsyncIterator[TestServer]:
+async def fetch_video_server(ok_video: bytes) -> AsyncIterator[TestServer]:
     release = asyncio.Event()
 
     async def video(_: web.Request) -> web.Response:
@@ -66,8 +66,12 @@ async def video_server(ok_video: bytes) -> AsyncIterator[TestServer]:
         await server.close()
 
 
-async def test_fetch_returns_the_served_bytes(video_server: TestServer, ok_video: bytes) -> None:
-    data = await fetch_video(str(video_server.make_url("/video.mp4")), max_bytes=10**6, timeout=5)
+async def test_fetch_returns_the_served_bytes(
+    fetch_video_server: TestServer, ok_video: bytes
+) -> None:
+    data = await fetch_video(
+        str(fetch_video_server.make_url("/video.mp4")), max_bytes=10**6, timeout=5
+    )
     assert data == ok_video
     assert probe_bytes(data).duration == pytest.approx(5.0, abs=0.1)
 
@@ -82,20 +86,20 @@ async def test_fetch_returns_the_served_bytes(video_server: TestServer, ok_video
     ],
 )
 async def test_fetch_failures(
-    video_server: TestServer, path: str, max_bytes: int, reason: str
+    fetch_video_server: TestServer, path: str, max_bytes: int, reason: str
 ) -> None:
     with pytest.raises(MediaError) as caught:
-        await fetch_video(str(video_server.make_url(path)), max_bytes=max_bytes, timeout=5)
+        await fetch_video(str(fetch_video_server.make_url(path)), max_bytes=max_bytes, timeout=5)
     assert str(caught.value).startswith(DOWNLOAD_FAILED_MESSAGE)
     assert reason in str(caught.value)
     # Nothing of the upstream answer (status, location, body) reaches the task's message.
     assert not any(word in str(caught.value) for word in ("HTTP", "404", "302", "elsewhere"))
-    assert video_server.app[ELSEWHERE_HITS] == []
+    assert fetch_video_server.app[ELSEWHERE_HITS] == []
 
 
-async def test_fetch_times_out(video_server: TestServer) -> None:
+async def test_fetch_times_out(fetch_video_server: TestServer) -> None:
     with pytest.raises(MediaError, match="timed out"):
-        await fetch_video(str(video_server.make_url("/stalled")), max_bytes=100, timeout=0.1)
+        await fetch_video(str(fetch_video_server.make_url("/stalled")), max_bytes=100, timeout=0.1)
 
 
 async def test_fetch_connection_refused() -> None:

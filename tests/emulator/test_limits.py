@@ -46,7 +46,7 @@ def emulator_options() -> dict[str, Any]:
 # -- size ------------------------------------------------------------------------------------
 
 
-async def test_a_body_over_the_limit_is_413(api: Api) -> None:
+async def test_a_body_over_the_limit_is_413(checked_api: Api) -> None:
     """A body over max_body_bytes answers 413 content_too_large in the platform's error
     shape, whether its length is declared or it arrives chunked."""
     body = json.dumps(body_for(prompt="x " * MiB)).encode()
@@ -56,11 +56,11 @@ async def test_a_body_over_the_limit_is_413(api: Api) -> None:
             yield body[start : start + 65536]
 
     for data in (body, chunked()):
-        answer = await post_raw(api, data)
+        answer = await post_raw(checked_api, data)
         assert answer.status == 413, answer.body
         assert error_code(answer) == "content_too_large"
         assert "1048576 bytes" in error_message(answer)
-    assert api.emulator.stats()["creates"] == 0
+    assert checked_api.emulator.stats()["creates"] == 0
 
 
 async def test_the_default_limit_fits_the_largest_video_and_no_more() -> None:
@@ -85,31 +85,31 @@ def test_limits_must_be_positive_ints(bad: Any) -> None:
 # -- shape -----------------------------------------------------------------------------------
 
 
-async def test_a_deeply_nested_body_is_400_not_500(api: Api) -> None:
+async def test_a_deeply_nested_body_is_400_not_500(checked_api: Api) -> None:
     """100,000 nested arrays used to raise RecursionError inside the server (500)."""
-    answer = await post_raw(api, b"[" * 100_000 + b"]" * 100_000)
+    answer = await post_raw(checked_api, b"[" * 100_000 + b"]" * 100_000)
     assert answer.status == 400
     assert error_code(answer) == "parameter_invalid"
 
 
-async def test_a_schema_nested_just_under_the_parser_limit_is_400_not_500(api: Api) -> None:
+async def test_a_schema_nested_just_under_the_parser_limit_is_400_not_500(checked_api: Api) -> None:
     """JSON the parser accepts can still be too deep for the checks that walk it."""
     schema: dict[str, Any] = {"type": "string"}
     for _ in range(900):
         schema = {"type": "array", "items": schema}
     body = body_for(response_format={"type": "json_schema", "json_schema": schema})
-    answer = await post_raw(api, json.dumps(body).encode())
+    answer = await post_raw(checked_api, json.dumps(body).encode())
     assert answer.status in (400, 422)
 
 
-async def test_a_body_of_countless_tiny_values_is_refused_before_parsing(api: Api) -> None:
+async def test_a_body_of_countless_tiny_values_is_refused_before_parsing(checked_api: Api) -> None:
     """900 KiB of "{}," would parse into ~300,000 dicts (tens of MiB): refused from the raw
     bytes, with memory staying near the body's own size."""
     body = b'{"prompt": "p", "video": {"type": "url", "url": "https://e.com/a"}, "custom_id": ['
     body += b"{}," * 300_000 + b"{}]}"
     tracemalloc.start()
     try:
-        answer = await post_raw(api, body)
+        answer = await post_raw(checked_api, body)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -121,18 +121,18 @@ async def test_a_body_of_countless_tiny_values_is_refused_before_parsing(api: Ap
 # -- CPU -------------------------------------------------------------------------------------
 
 
-async def test_a_prompt_padded_with_whitespace_is_over_the_token_limit(api: Api) -> None:
+async def test_a_prompt_padded_with_whitespace_is_over_the_token_limit(checked_api: Api) -> None:
     """Whitespace costs no token in the emulator's count, so 500,000 spaces and a word once
     passed as one token, after a regex scan of the whole text; a prompt beyond 100,000
     characters is now over 2,000 tokens without counting."""
-    answer = await api.create(body_for(prompt=" " * 500_000 + "Summarize"))
+    answer = await checked_api.create(body_for(prompt=" " * 500_000 + "Summarize"))
     assert answer.status == 400
     assert "2000 tokens" in error_message(answer)
 
 
-async def test_a_long_prompt_under_the_limits_still_passes(api: Api) -> None:
+async def test_a_long_prompt_under_the_limits_still_passes(checked_api: Api) -> None:
     """The character bound never refuses a prompt the token rule accepts in practice."""
-    answer = await api.create(body_for(prompt="Summarize this video. " * 400))
+    answer = await checked_api.create(body_for(prompt="Summarize this video. " * 400))
     assert answer.status == 202, answer.body
 
 

@@ -36,7 +36,7 @@ VIDEO = VideoContext_Url(url="https://example.com/video.mp4")
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
+async def httpx_client() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient() as client:
         yield client
 
@@ -46,10 +46,10 @@ def sdk(emu: Emulator, http: httpx.AsyncClient, api_key: str = "tlk_sdk") -> Asy
 
 
 async def test_sdk_runs_the_whole_lifecycle(
-    emu: Emulator, clock: ManualClock, http: httpx.AsyncClient
+    manual_emulator: Emulator, manual_clock: ManualClock, httpx_client: httpx.AsyncClient
 ) -> None:
     """create -> retrieve until ready -> list -> delete -> retrieve (NotFoundError)."""
-    tasks = sdk(emu, http).analyze_async.tasks
+    tasks = sdk(manual_emulator, httpx_client).analyze_async.tasks
     created = await tasks.create(video=VIDEO, prompt="Summarize this video", temperature=0.3)
     assert created.status == "queued"
     statuses = []
@@ -58,7 +58,7 @@ async def test_sdk_runs_the_whole_lifecycle(
         statuses.append(task.status)
         if task.status in ("ready", "failed"):
             break
-        clock.advance(5)
+        manual_clock.advance(5)
     assert statuses[0] == "queued" and statuses[-1] == "ready"
     assert "processing" in statuses
     assert task.result is not None and task.result.data
@@ -74,9 +74,9 @@ async def test_sdk_runs_the_whole_lifecycle(
         await tasks.retrieve(created.task_id)
 
 
-async def test_sdk_typed_errors(emu: Emulator, http: httpx.AsyncClient) -> None:
+async def test_sdk_typed_errors(manual_emulator: Emulator, httpx_client: httpx.AsyncClient) -> None:
     """400, 401, 404 and 409 surface as the SDK's own error types and status codes."""
-    tasks = sdk(emu, http).analyze_async.tasks
+    tasks = sdk(manual_emulator, httpx_client).analyze_async.tasks
     with pytest.raises(BadRequestError):
         await tasks.create(video=VIDEO, prompt="p", temperature=3)
     with pytest.raises(NotFoundError):
@@ -86,19 +86,19 @@ async def test_sdk_typed_errors(emu: Emulator, http: httpx.AsyncClient) -> None:
         await tasks.delete(created.task_id)
     async with Emulator(clock=ManualClock(), api_key="tlk_right") as strict:
         with pytest.raises(ApiError) as unauthorized:
-            await sdk(strict, http, api_key="tlk_wrong").analyze_async.tasks.list()
+            await sdk(strict, httpx_client, api_key="tlk_wrong").analyze_async.tasks.list()
     assert unauthorized.value.status_code == 401
     assert unauthorized.value.body["error"]["code"] == "api_key_invalid"
 
 
 async def test_sdk_reads_a_failed_task(
-    emu: Emulator, clock: ManualClock, http: httpx.AsyncClient
+    manual_emulator: Emulator, manual_clock: ManualClock, httpx_client: httpx.AsyncClient
 ) -> None:
     """A failed task decodes in the SDK with its error message."""
-    tasks = sdk(emu, http).analyze_async.tasks
+    tasks = sdk(manual_emulator, httpx_client).analyze_async.tasks
     video = VideoContext_Url(url="https://cdn.invalid/v.mp4")
     created = await tasks.create(video=video, prompt="p")
-    clock.advance(3600)
+    manual_clock.advance(3600)
     task = await tasks.retrieve(created.task_id)
     assert task.status == "failed" and task.error is not None and task.error.message
 
@@ -299,19 +299,25 @@ WALKS = {
 
 @pytest.mark.parametrize("method", public_methods(AsyncTasksClient))
 async def test_every_tasks_method_is_answered(
-    method: str, emu: Emulator, clock: ManualClock, http: httpx.AsyncClient
+    method: str,
+    manual_emulator: Emulator,
+    manual_clock: ManualClock,
+    httpx_client: httpx.AsyncClient,
 ) -> None:
     """Each public method of the official AsyncTasksClient gets the platform's answers."""
     assert method in WALKS, f"analyze_async.tasks.{method} is not walked against the emulator"
-    await WALKS[method](sdk(emu, http).analyze_async.tasks, clock)
+    await WALKS[method](sdk(manual_emulator, httpx_client).analyze_async.tasks, manual_clock)
 
 
 @pytest.mark.parametrize("method", public_methods(AsyncRawTasksClient))
 async def test_every_raw_tasks_method_answers_with_the_platforms_status(
-    method: str, emu: Emulator, clock: ManualClock, http: httpx.AsyncClient
+    method: str,
+    manual_emulator: Emulator,
+    manual_clock: ManualClock,
+    httpx_client: httpx.AsyncClient,
 ) -> None:
     """``with_raw_response``: the same methods, with the platform's HTTP status and headers."""
-    raw = sdk(emu, http).analyze_async.tasks.with_raw_response
+    raw = sdk(manual_emulator, httpx_client).analyze_async.tasks.with_raw_response
     assert isinstance(raw, AsyncRawTasksClient)
     created = (await raw.create(video=VIDEO, prompt="p")).data
     calls = {
@@ -358,12 +364,12 @@ async def _drain(items: AsyncIterator[Any]) -> list[Any]:
 
 @pytest.mark.parametrize("method", public_methods(AsyncBatchesClient))
 async def test_every_batches_method_gets_the_documented_501(
-    method: str, emu: Emulator, http: httpx.AsyncClient
+    method: str, manual_emulator: Emulator, httpx_client: httpx.AsyncClient
 ) -> None:
     """The batch API is not modeled: every call is a 501 not_implemented, in the platform's
     error shape (docs/emulator.md), never a 404 that could pass for "no such batch"."""
     assert method in BATCH_CALLS, f"analyze_async.batches.{method} is not walked"
     with pytest.raises(ApiError) as answer:
-        await BATCH_CALLS[method](sdk(emu, http).analyze_async.batches)
+        await BATCH_CALLS[method](sdk(manual_emulator, httpx_client).analyze_async.batches)
     assert answer.value.status_code == 501
     assert answer.value.body["error"]["code"] == "not_implemented"

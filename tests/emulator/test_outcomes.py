@@ -41,7 +41,7 @@ async def settled(emu: Emulator, task_id: str) -> None:
     raise AssertionError("the video was never probed")
 
 
-async def test_json_schema_result_validates(api: Api, clock: ManualClock) -> None:
+async def test_json_schema_result_validates(checked_api: Api, manual_clock: ManualClock) -> None:
     """With response_format, result.data is JSON that validates against the given schema."""
     schema = {
         "type": "object",
@@ -59,13 +59,15 @@ async def test_json_schema_result_validates(api: Api, clock: ManualClock) -> Non
         "required": ["title", "rating", "mood", "tags", "scene"],
     }
     body = body_for(response_format={"type": "json_schema", "json_schema": schema})
-    task = await finished(api, clock, await api.create_id(body))
+    task = await finished(checked_api, manual_clock, await checked_api.create_id(body))
     result = task["result"]
     assert isinstance(result, dict) and result["finish_reason"] == "stop"
     jsonschema.validate(json.loads(result["data"]), schema)
 
 
-async def test_segmentation_result_is_keyed_by_definition(api: Api, clock: ManualClock) -> None:
+async def test_segmentation_result_is_keyed_by_definition(
+    checked_api: Api, manual_clock: ManualClock
+) -> None:
     """A segment_definitions task's data maps each definition id to timed segments."""
     body = {
         "model_name": "pegasus1.5",
@@ -82,7 +84,7 @@ async def test_segmentation_result_is_keyed_by_definition(api: Api, clock: Manua
             ],
         },
     }
-    task = await finished(api, clock, await api.create_id(body))
+    task = await finished(checked_api, manual_clock, await checked_api.create_id(body))
     data = json.loads(task["result"]["data"])  # type: ignore[index]
     segment = data["highlight"][0]
     assert {"start_time", "end_time", "metadata"} <= set(segment)
@@ -90,35 +92,37 @@ async def test_segmentation_result_is_keyed_by_definition(api: Api, clock: Manua
 
 
 async def test_small_max_tokens_cuts_with_finish_reason_length(
-    api: Api, clock: ManualClock
+    checked_api: Api, manual_clock: ManualClock
 ) -> None:
     """A result cut at max_tokens says finish_reason length and carries the truncation note."""
-    task = await finished(api, clock, await api.create_id(body_for(max_tokens=3)))
+    task = await finished(
+        checked_api, manual_clock, await checked_api.create_id(body_for(max_tokens=3))
+    )
     result = task["result"]
     assert result["finish_reason"] == "length"  # type: ignore[index]
     assert result["usage"]["output_tokens"] <= 3  # type: ignore[index]
     assert "truncated" in task["error"]["message"]  # type: ignore[index]
 
 
-async def test_results_are_deterministic(api: Api, clock: ManualClock) -> None:
+async def test_results_are_deterministic(checked_api: Api, manual_clock: ManualClock) -> None:
     """The same request on a fresh emulator with the same seed yields the same result."""
-    first = await finished(api, clock, await api.create_id())
+    first = await finished(checked_api, manual_clock, await checked_api.create_id())
     async with Emulator(clock=ManualClock()) as other:
-        again_api = Api(api.session, other, api.api_key)
+        again_api = Api(checked_api.session, other, checked_api.api_key)
         again = await finished(again_api, other.clock, await again_api.create_id())  # type: ignore[arg-type]
     assert first["task_id"] == again["task_id"]
     assert first["result"] == again["result"]
 
 
 async def test_unreachable_host_fails_when_processing_starts(
-    api: Api, emu: Emulator, clock: ManualClock
+    checked_api: Api, manual_emulator: Emulator, manual_clock: ManualClock
 ) -> None:
     """A URL under .invalid fails, at the moment processing would have started."""
-    task_id = await api.create_id(body_for(video=url_video("https://videos.invalid/a.mp4")))
-    record = emu.task(task_id)
+    task_id = await checked_api.create_id(body_for(video=url_video("https://videos.invalid/a.mp4")))
+    record = manual_emulator.task(task_id)
     assert record is not None
-    clock.advance(record.queued_s + record.pending_s)
-    task = (await api.retrieve(task_id)).body
+    manual_clock.advance(record.queued_s + record.pending_s)
+    task = (await checked_api.retrieve(task_id)).body
     assert task["status"] == "failed"
     assert "could not be downloaded" in task["error"]["message"]
     assert "result" not in task and "completed_at" in task
@@ -126,43 +130,51 @@ async def test_unreachable_host_fails_when_processing_starts(
 
 @pytest.mark.parametrize("url", ["http://[::1/v.mp4", "http://[::1"])
 async def test_a_url_python_cannot_split_still_makes_a_task(
-    api: Api, clock: ManualClock, url: str
+    checked_api: Api, manual_clock: ManualClock, url: str
 ) -> None:
     """An unbalanced IPv6 bracket passes the platform's URL check: the task gets synthetic
     facts (nothing is fetched) instead of the create failing with a 500."""
-    task = await finished(api, clock, await api.create_id(body_for(video=url_video(url))))
+    task = await finished(
+        checked_api, manual_clock, await checked_api.create_id(body_for(video=url_video(url)))
+    )
     assert task["status"] == "ready"
 
 
-async def test_fail_marker_fails_at_the_end_with_its_reason(api: Api, clock: ManualClock) -> None:
+async def test_fail_marker_fails_at_the_end_with_its_reason(
+    checked_api: Api, manual_clock: ManualClock
+) -> None:
     """emulator_fail=REASON fails the task with that message."""
     url = "https://example.com/v.mp4?emulator_fail=boom"
-    task = await finished(api, clock, await api.create_id(body_for(video=url_video(url))))
+    task = await finished(
+        checked_api, manual_clock, await checked_api.create_id(body_for(video=url_video(url)))
+    )
     assert task["status"] == "failed"
     assert "boom" in task["error"]["message"]  # type: ignore[index]
 
 
-async def test_too_short_video_fails_on_limits(api: Api, clock: ManualClock) -> None:
+async def test_too_short_video_fails_on_limits(checked_api: Api, manual_clock: ManualClock) -> None:
     """A video under 4 s (emulator_duration marker) fails with a limit message."""
     url = "https://example.com/v.mp4?emulator_duration=2"
-    task = await finished(api, clock, await api.create_id(body_for(video=url_video(url))))
+    task = await finished(
+        checked_api, manual_clock, await checked_api.create_id(body_for(video=url_video(url)))
+    )
     assert task["status"] == "failed" and task["error"]["message"]  # type: ignore[index]
 
 
 async def test_task_seconds_marker_fixes_the_total(
-    api: Api, emu: Emulator, clock: ManualClock
+    checked_api: Api, manual_emulator: Emulator, manual_clock: ManualClock
 ) -> None:
     """emulator_task_seconds=N makes the task terminal exactly N seconds after create."""
     url = "https://example.com/v.mp4?emulator_task_seconds=100&emulator_duration=7000"
-    task_id = await api.create_id(body_for(video=url_video(url)))
-    clock.advance(99.9)
-    assert (await api.retrieve(task_id)).body["status"] == "processing"
-    clock.advance(0.2)
-    assert (await api.retrieve(task_id)).body["status"] == "ready"
+    task_id = await checked_api.create_id(body_for(video=url_video(url)))
+    manual_clock.advance(99.9)
+    assert (await checked_api.retrieve(task_id)).body["status"] == "processing"
+    manual_clock.advance(0.2)
+    assert (await checked_api.retrieve(task_id)).body["status"] == "ready"
 
 
 def make_video(seconds: float, width: int, height: int) -> bytes:
-    """A tiny real MP4 made with PyAV (2 frames a second)."""
+    """A tiny real MP4 of black frames made with PyAV (2 frames a second)."""
     av = pytest.importorskip("av")
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format="mp4") as container:
@@ -171,6 +183,8 @@ def make_video(seconds: float, width: int, height: int) -> bytes:
         stream.time_base = Fraction(1, 2)
         for index in range(int(seconds * 2)):
             frame = av.VideoFrame(width, height, "yuv420p")
+            for plane in frame.planes:  # black: a new frame holds whatever memory it got
+                plane.update(bytes(plane.buffer_size))
             frame.pts = index
             for packet in stream.encode(frame):
                 container.mux(packet)
@@ -183,14 +197,16 @@ def b64_video(data: bytes) -> dict[str, str]:
     return {"type": "base64_string", "base64_string": base64.b64encode(data).decode()}
 
 
-async def test_base64_video_is_probed(api: Api, emu: Emulator, clock: ManualClock) -> None:
+async def test_base64_video_is_probed(
+    checked_api: Api, manual_emulator: Emulator, manual_clock: ManualClock
+) -> None:
     """A real base64 video's duration is probed and drives the processing time."""
-    task_id = await api.create_id(body_for(video=b64_video(make_video(6, 480, 360))))
-    await settled(emu, task_id)
-    record = emu.task(task_id)
+    task_id = await checked_api.create_id(body_for(video=b64_video(make_video(6, 480, 360))))
+    await settled(manual_emulator, task_id)
+    record = manual_emulator.task(task_id)
     assert record is not None and record.facts_probed
     assert record.duration == pytest.approx(6, abs=0.6)
-    task = await finished(api, clock, task_id)
+    task = await finished(checked_api, manual_clock, task_id)
     assert task["status"] == "ready"
     assert task["video_source"] == {  # the payload is not echoed back
         "type": "base64_string",
@@ -199,28 +215,28 @@ async def test_base64_video_is_probed(api: Api, emu: Emulator, clock: ManualCloc
 
 
 async def test_base64_video_outside_limits_fails(
-    api: Api, emu: Emulator, clock: ManualClock
+    checked_api: Api, manual_emulator: Emulator, manual_clock: ManualClock
 ) -> None:
     """A real video below 360 px fails the task (asynchronously, as the platform does)."""
-    answer = await api.create(body_for(video=b64_video(make_video(5, 320, 240))))
+    answer = await checked_api.create(body_for(video=b64_video(make_video(5, 320, 240))))
     assert answer.status == 202
-    await settled(emu, answer.body["task_id"])
-    task = await finished(api, clock, answer.body["task_id"])
+    await settled(manual_emulator, answer.body["task_id"])
+    task = await finished(checked_api, manual_clock, answer.body["task_id"])
     assert task["status"] == "failed"
 
 
 async def test_base64_bytes_that_are_not_video_fail_the_task(
-    api: Api, emu: Emulator, clock: ManualClock
+    checked_api: Api, manual_emulator: Emulator, manual_clock: ManualClock
 ) -> None:
     """Valid base64 of non-video bytes is accepted at create and fails the task."""
-    task_id = await api.create_id(body_for(video=b64_video(b"definitely not a video" * 50)))
-    await settled(emu, task_id)
-    task = await finished(api, clock, task_id)
+    task_id = await checked_api.create_id(body_for(video=b64_video(b"definitely not a video" * 50)))
+    await settled(manual_emulator, task_id)
+    task = await finished(checked_api, manual_clock, task_id)
     assert task["status"] == "failed" and task["error"]["message"]  # type: ignore[index]
 
 
 @pytest.fixture
-async def video_server() -> AsyncIterator[str]:
+async def loopback_video_server() -> AsyncIterator[str]:
     """A loopback server with /ok.mp4 (a real video) and /missing.mp4 (404)."""
     video = make_video(5, 640, 360)
 
@@ -238,20 +254,27 @@ async def video_server() -> AsyncIterator[str]:
 
 
 async def test_loopback_url_is_fetched_and_probed(
-    api: Api, emu: Emulator, clock: ManualClock, video_server: str
+    checked_api: Api,
+    manual_emulator: Emulator,
+    manual_clock: ManualClock,
+    loopback_video_server: str,
 ) -> None:
     """A loopback URL is downloaded and probed; a 404 there fails the task."""
-    good = await api.create_id(body_for(video=url_video(video_server + "/ok.mp4")))
-    bad = await api.create_id(body_for(video=url_video(video_server + "/missing.mp4")))
-    await settled(emu, good)
-    await settled(emu, bad)
-    record = emu.task(good)
+    good = await checked_api.create_id(body_for(video=url_video(loopback_video_server + "/ok.mp4")))
+    bad = await checked_api.create_id(
+        body_for(video=url_video(loopback_video_server + "/missing.mp4"))
+    )
+    await settled(manual_emulator, good)
+    await settled(manual_emulator, bad)
+    record = manual_emulator.task(good)
     assert record is not None and record.facts_probed
-    assert (await finished(api, clock, good))["status"] == "ready"
-    assert (await finished(api, clock, bad))["status"] == "failed"
+    assert (await finished(checked_api, manual_clock, good))["status"] == "ready"
+    assert (await finished(checked_api, manual_clock, bad))["status"] == "failed"
 
 
-async def test_a_redirect_is_never_followed(api: Api, emu: Emulator, clock: ManualClock) -> None:
+async def test_a_redirect_is_never_followed(
+    checked_api: Api, manual_emulator: Emulator, manual_clock: ManualClock
+) -> None:
     """A loopback video URL answering 302 to another path (here an "admin" URL that deletes
     things) fails the task as undownloadable: the emulator never requests the target, and
     the failure tells nothing of what the upstream answered."""
@@ -268,9 +291,9 @@ async def test_a_redirect_is_never_followed(api: Api, emu: Emulator, clock: Manu
     app.router.add_get("/video.mp4", redirect)
     app.router.add_get("/internal-admin", admin)
     async with loopback_server(app) as host:
-        task_id = await api.create_id(body_for(video=url_video(host + "/video.mp4")))
-        await settled(emu, task_id)
-        task = await finished(api, clock, task_id)
+        task_id = await checked_api.create_id(body_for(video=url_video(host + "/video.mp4")))
+        await settled(manual_emulator, task_id)
+        task = await finished(checked_api, manual_clock, task_id)
     assert admin_hits == []
     assert task["status"] == "failed"
     message = task["error"]["message"]  # type: ignore[index]
@@ -278,7 +301,9 @@ async def test_a_redirect_is_never_followed(api: Api, emu: Emulator, clock: Manu
     assert "302" not in message and "HTTP" not in message and "admin" not in message
 
 
-async def test_pending_until_the_probe_is_done(api: Api, emu: Emulator, clock: ManualClock) -> None:
+async def test_pending_until_the_probe_is_done(
+    checked_api: Api, manual_emulator: Emulator, manual_clock: ManualClock
+) -> None:
     """A task whose video is still being probed does not get past pending."""
     blocker = asyncio.Event()
 
@@ -290,11 +315,11 @@ async def test_pending_until_the_probe_is_done(api: Api, emu: Emulator, clock: M
     app.router.add_get("/slow.mp4", slow)
     async with loopback_server(app) as host:
         try:
-            task_id = await api.create_id(body_for(video=url_video(host + "/slow.mp4")))
-            clock.advance(DONE)
-            assert (await api.retrieve(task_id)).body["status"] == "pending"
+            task_id = await checked_api.create_id(body_for(video=url_video(host + "/slow.mp4")))
+            manual_clock.advance(DONE)
+            assert (await checked_api.retrieve(task_id)).body["status"] == "pending"
             blocker.set()
-            await settled(emu, task_id)
-            assert (await api.retrieve(task_id)).body["status"] == "failed"
+            await settled(manual_emulator, task_id)
+            assert (await checked_api.retrieve(task_id)).body["status"] == "failed"
         finally:
             blocker.set()  # before the server closes: it waits for its handlers

@@ -68,7 +68,7 @@ TIME_ARRAY = {
     [
         body_for(model_name="pegasus1.6", max_tokens=98304),
         body_for(model_name="pegasus1.5", max_tokens=512),
-        body_for(max_tokens=4096),  # pegasus1.2, the brief's model, is the default here
+        body_for(max_tokens=4096),  # pegasus1.2, the model of API.md, is the default here
         segmentation(max_tokens="unlimited", min_segment_duration=2, max_segment_duration=9),
         segmentation(model_name="pegasus1.5", max_tokens=2048),
         segmentation(start_time=30, end_time=31),
@@ -89,10 +89,12 @@ TIME_ARRAY = {
         ),
     ],
 )
-async def test_what_the_platform_documents_is_accepted(api: Api, body: dict[str, Any]) -> None:
+async def test_what_the_platform_documents_is_accepted(
+    checked_api: Api, body: dict[str, Any]
+) -> None:
     """Bodies the platform's rules allow answer 202."""
     body = {key: value for key, value in body.items() if value is not None}
-    answer = await api.create(body)
+    answer = await checked_api.create(body)
     assert answer.status == 202, answer.body
 
 
@@ -161,42 +163,42 @@ async def test_what_the_platform_documents_is_accepted(api: Api, body: dict[str,
     ],
 )
 async def test_what_the_platform_refuses_is_400(
-    api: Api, body: dict[str, Any], parameter: str
+    checked_api: Api, body: dict[str, Any], parameter: str
 ) -> None:
     """Each rule breach answers 400 naming the parameter."""
     body = {key: value for key, value in body.items() if value is not None}
-    answer = await api.create(body)
+    answer = await checked_api.create(body)
     assert answer.status == 400, answer.body
     assert error_code(answer) in ("parameter_invalid", "parameter_not_provided")
     assert parameter in error_message(answer)
 
 
 async def test_an_image_task_runs_and_echoes_its_images_without_data(
-    api: Api, clock: ManualClock
+    checked_api: Api, manual_clock: ManualClock
 ) -> None:
     """An image task ends ready with a result; it has no video_source, and request_params
     lists the images (a base64 one by name only)."""
-    task_id = await api.create_id(images(custom_id="img-1"))
-    clock.advance(3600)
-    task = (await api.retrieve(task_id)).body
+    task_id = await checked_api.create_id(images(custom_id="img-1"))
+    manual_clock.advance(3600)
+    task = (await checked_api.retrieve(task_id)).body
     assert task["status"] == "ready" and task["result"]["data"]
     assert "video_source" not in task and task["custom_id"] == "img-1"
     assert task["request_params"]["image"] == [
         {"name": "before", "media_type": "image", "url": "https://example.com/1.png"},
         {"name": "after", "media_type": "image"},
     ]
-    listed = (await api.list()).body["data"]
+    listed = (await checked_api.list()).body["data"]
     assert [item["task_id"] for item in listed] == [task_id]
-    assert (await api.list({"video_url": "https://example.com/1.png"})).body["data"] == []
+    assert (await checked_api.list({"video_url": "https://example.com/1.png"})).body["data"] == []
 
 
 async def test_a_segmentation_with_time_arrays_returns_events_inside_segments(
-    api: Api, clock: ManualClock
+    checked_api: Api, manual_clock: ManualClock
 ) -> None:
     """result.data is JSON keyed by definition id; a time_array field holds timed events."""
-    task_id = await api.create_id(with_definition(fields=[TIME_ARRAY]))
-    clock.advance(3600)
-    task = (await api.retrieve(task_id)).body
+    task_id = await checked_api.create_id(with_definition(fields=[TIME_ARRAY]))
+    manual_clock.advance(3600)
+    task = (await checked_api.retrieve(task_id)).body
     assert task["request_params"]["analysis_mode"] == TBM
     data = json.loads(task["result"]["data"])
     segment = data["goal"][0]
@@ -205,46 +207,48 @@ async def test_a_segmentation_with_time_arrays_returns_events_inside_segments(
         assert {"start_time", "end_time", "kind"} <= set(event)
 
 
-async def test_unlimited_max_tokens_is_echoed_as_sent(api: Api, clock: ManualClock) -> None:
+async def test_unlimited_max_tokens_is_echoed_as_sent(
+    checked_api: Api, manual_clock: ManualClock
+) -> None:
     """max_tokens "unlimited" comes back as "unlimited"; the default is echoed as a number."""
-    unlimited = await api.create_id(segmentation(max_tokens="unlimited"))
-    default = await api.create_id(segmentation())
-    clock.advance(3600)
+    unlimited = await checked_api.create_id(segmentation(max_tokens="unlimited"))
+    default = await checked_api.create_id(segmentation())
+    manual_clock.advance(3600)
 
     async def echoed(task_id: str) -> Any:
         # Not checked against the vendored OpenAPI: it predates "unlimited" (SDK 1.3.6 types
         # request_params.max_tokens as an integer or "unlimited").
-        answer = await api.call("GET", f"/analyze/tasks/{task_id}", schema=None)
+        answer = await checked_api.call("GET", f"/analyze/tasks/{task_id}", schema=None)
         return answer.body["request_params"]["max_tokens"]
 
     assert await echoed(unlimited) == "unlimited"
     assert await echoed(default) == 32768
 
 
-async def test_list_items_carry_custom_id_and_filter_by_mode(api: Api) -> None:
+async def test_list_items_carry_custom_id_and_filter_by_mode(checked_api: Api) -> None:
     """custom_id is echoed in list items; analysis_mode and status=canceled filter."""
-    general = await api.create_id(body_for(custom_id="g-1"))
-    segmented = await api.create_id(segmentation(custom_id="s-1"))
-    everything = (await api.list()).body["data"]
+    general = await checked_api.create_id(body_for(custom_id="g-1"))
+    segmented = await checked_api.create_id(segmentation(custom_id="s-1"))
+    everything = (await checked_api.list()).body["data"]
     assert [(t["task_id"], t["custom_id"]) for t in everything] == [
         (segmented, "s-1"),
         (general, "g-1"),
     ]
-    only_segments = (await api.list({"analysis_mode": TBM})).body["data"]
+    only_segments = (await checked_api.list({"analysis_mode": TBM})).body["data"]
     assert [task["task_id"] for task in only_segments] == [segmented]
-    assert (await api.list({"status": "canceled"})).status == 200
-    bad = await api.list({"analysis_mode": "segments"})
+    assert (await checked_api.list({"status": "canceled"})).status == 200
+    bad = await checked_api.list({"analysis_mode": "segments"})
     assert bad.status == 400 and error_code(bad) == "parameter_invalid"
 
 
 async def test_the_official_sdk_sends_and_reads_back_every_new_parameter(
-    emu: Emulator, clock: ManualClock
+    manual_emulator: Emulator, manual_clock: ManualClock
 ) -> None:
     """The platform's own SDK creates with the newer parameters and parses what the emulator
     echoes (custom_id, request_params with "unlimited", image tasks without video_source)."""
     async with httpx.AsyncClient() as http:
         tasks = AsyncTwelveLabs(
-            api_key="tlk_sdk", base_url=emu.base_url, httpx_client=http
+            api_key="tlk_sdk", base_url=manual_emulator.base_url, httpx_client=http
         ).analyze_async.tasks
         segmented = await tasks.create(
             video=VideoContext_AssetId(asset_id="asset-1"),
@@ -266,7 +270,7 @@ async def test_the_official_sdk_sends_and_reads_back_every_new_parameter(
             model_name="pegasus1.6",
             custom_id="sdk-2",
         )
-        clock.advance(3600)
+        manual_clock.advance(3600)
         task = await tasks.retrieve(segmented.task_id)
         image_task = await tasks.retrieve(pictured.task_id)
         page = await tasks.list(analysis_mode=TBM, asset_id="asset-1")

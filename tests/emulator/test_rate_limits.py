@@ -36,27 +36,27 @@ async def raw_get(session: aiohttp.ClientSession, emu: Emulator) -> tuple[int, A
     ],
 )
 async def test_injected_429_takes_the_shape_asked_for(
-    session: aiohttp.ClientSession,
-    emu: Emulator,
-    clock: ManualClock,
+    http_session: aiohttp.ClientSession,
+    manual_emulator: Emulator,
+    manual_clock: ManualClock,
     shape: str,
     retry_after: bool,
     rate_headers: bool,
 ) -> None:
     """An injected 429 carries Retry-After and/or the four X-Ratelimit-* headers as its shape
     says; Reset lies rate_limit_reset ahead on emulator time, which its Date also tells."""
-    emu.set_faults(
+    manual_emulator.set_faults(
         retrieve=FaultConfig(
             too_many_requests=1.0, retry_after=3, rate_limit_shape=shape, rate_limit_reset=90
         )
     )
-    status, headers, body = await raw_get(session, emu)
+    status, headers, body = await raw_get(http_session, manual_emulator)
     assert status == 429 and b"too_many_requests" in body
     assert headers.get("Retry-After") == ("3" if retry_after else None)
     if rate_headers:
         assert [headers[name] for name in RATE_HEADERS] == ["100", "0", "100"]
         server_now = parsedate_to_datetime(headers["Date"]).timestamp()
-        assert server_now == int(clock.now())
+        assert server_now == int(manual_clock.now())
         assert int(headers["X-Ratelimit-Reset"]) - server_now == 90
     else:
         assert not any(name.lower().startswith("x-ratelimit") for name in headers)
@@ -64,11 +64,11 @@ async def test_injected_429_takes_the_shape_asked_for(
 
 @pytest.mark.parametrize("fault", ["too_many_requests", "error_500", "error_503"])
 async def test_injected_errors_can_come_with_an_empty_body(
-    session: aiohttp.ClientSession, emu: Emulator, fault: str
+    http_session: aiohttp.ClientSession, manual_emulator: Emulator, fault: str
 ) -> None:
     """empty_body=True answers the injected status with no body at all."""
-    emu.set_faults(retrieve=FaultConfig(**{fault: 1.0}, empty_body=True))
-    status, headers, body = await raw_get(session, emu)
+    manual_emulator.set_faults(retrieve=FaultConfig(**{fault: 1.0}, empty_body=True))
+    status, headers, body = await raw_get(http_session, manual_emulator)
     assert status in (429, 500, 503) and body == b""
     assert "Content-Type" not in headers or headers["Content-Length"] == "0"
 
@@ -81,17 +81,17 @@ async def test_injected_errors_can_come_with_an_empty_body(
     ],
 )
 async def test_rate_limit_headers_on_successes_are_an_option(
-    api: Api, clock: ManualClock, on_success: bool
+    checked_api: Api, manual_clock: ManualClock, on_success: bool
 ) -> None:
     """Successful creates carry X-Ratelimit-* (with a Date on emulator time) unless switched
     off; a 429 of the create limit carries them either way."""
-    ok = await api.create()
+    ok = await checked_api.create()
     assert ok.status == 202
     assert ("X-Ratelimit-Remaining" in ok.headers) is on_success
     if on_success:
-        assert parsedate_to_datetime(ok.headers["Date"]).timestamp() == int(clock.now())
-    await api.create()
-    limited = await api.create()
+        assert parsedate_to_datetime(ok.headers["Date"]).timestamp() == int(manual_clock.now())
+    await checked_api.create()
+    limited = await checked_api.create()
     assert limited.status == 429 and limited.headers["X-Ratelimit-Remaining"] == "0"
     assert "Retry-After" in limited.headers
 
@@ -126,15 +126,21 @@ def test_fault_shapes_from_the_command_line() -> None:
 
 
 @pytest.mark.parametrize("emulator_options", [{"introspection": True}])
-async def test_fault_shapes_over_the_admin_endpoint(api: Api, emu: Emulator) -> None:
+async def test_fault_shapes_over_the_admin_endpoint(
+    checked_api: Api, manual_emulator: Emulator
+) -> None:
     """POST /_emulator/faults accepts the shape fields as JSON and reports them back."""
     faults = {"create": {"too_many_requests": 1.0, "rate_limit_shape": "headers_only"}}
-    async with api.session.post(emu.admin_url + "/faults", json=faults) as response:
+    async with checked_api.session.post(
+        manual_emulator.admin_url + "/faults", json=faults
+    ) as response:
         assert response.status == 200
         assert (await response.json())["create"]["rate_limit_shape"] == "headers_only"
-    limited = await api.create(body_for())
+    limited = await checked_api.create(body_for())
     assert limited.status == 429 and "Retry-After" not in limited.headers
     assert limited.headers["X-Ratelimit-Remaining"] == "0"
     bad = {"create": {"rate_limit_shape": "sometimes"}}
-    async with api.session.post(emu.admin_url + "/faults", json=bad) as response:
+    async with checked_api.session.post(
+        manual_emulator.admin_url + "/faults", json=bad
+    ) as response:
         assert response.status == 400
