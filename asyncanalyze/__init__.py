@@ -21,7 +21,6 @@ from ._config import (
     DEFAULT_TIMEOUT,
     PollPolicy,
     RequestOptions,
-    RetryPolicy,
 )
 from ._errors import (
     AnalyzeError,
@@ -49,6 +48,7 @@ from ._errors import (
     WebhookVerificationError,
 )
 from ._local_files import video_from_path, video_from_path_sync
+from ._mock_transport import MockTransport
 from ._models import (
     OMIT,
     AnalysisMode,
@@ -85,7 +85,11 @@ from ._models import (
     WebhookEvent,
     WebhookTaskData,
 )
+from ._protocol import RawResponse, Request, Route
+from ._retry import RetryPolicy
+from ._settings import ClientSettings
 from ._structured import parse_result
+from ._transport import Transport
 from ._version import __version__
 from .batch import (
     DEFAULT_BATCH_CONCURRENCY,
@@ -127,6 +131,7 @@ __all__ = [
     "BatchOutcome",
     "BatchProgress",
     "CancelAnalyzeTaskResponse",
+    "ClientSettings",
     "ClientStateError",
     "ConflictError",
     "CreateAnalyzeTaskResponse",
@@ -137,6 +142,7 @@ __all__ = [
     "JournalMismatchError",
     "MaxTokens",
     "MediaSource",
+    "MockTransport",
     "ModelName",
     "NotFoundError",
     "Omit",
@@ -145,12 +151,15 @@ __all__ = [
     "PollPolicy",
     "PollTimeoutError",
     "RateLimitError",
+    "RawResponse",
+    "Request",
     "RequestOptions",
     "ResponseFormat",
     "ResponseTooLargeError",
     "ResponseValidationError",
     "ResultParseError",
     "RetryPolicy",
+    "Route",
     "SegmentDefinition",
     "SegmentField",
     "SegmentFieldItems",
@@ -161,6 +170,7 @@ __all__ = [
     "TaskRequestParams",
     "TasksClient",
     "TasksListResponse",
+    "Transport",
     "UnprocessableEntityError",
     "VideoContext",
     "VideoContext_AssetId",

@@ -1,4 +1,7 @@
-"""Frozen configuration values and the defaults, each a named constant with its reason."""
+"""Frozen configuration values and the defaults, each a named constant with its reason.
+
+(``RetryPolicy`` is spelled in tenacity's terms, so it lives in :mod:`._retry`.)
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,6 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "PollPolicy",
     "RequestOptions",
-    "RetryPolicy",
 ]
 
 DEFAULT_BASE_URL: Final = "https://api.twelvelabs.io/v1.3"
@@ -48,32 +50,6 @@ DEFAULT_MAX_RETRIES: Final = 3
 DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 # A 2-hour video can take tens of minutes to analyze; three hours bounds a forgotten wait.
 DEFAULT_POLL_TIMEOUT: Final = 3 * 3600.0
-
-
-@attrs.frozen
-class RetryPolicy:
-    """How one request is retried after a retryable failure.
-
-    Waits are "full jitter" exponential: uniform(0, min(max_delay, initial_delay * 2**n)), so
-    many clients failing together spread out instead of retrying in lockstep. A server's
-    ``Retry-After`` replaces the computed wait; above ``max_retry_after`` the error is raised
-    at once instead, because waiting less than the server asked only earns another 429.
-    """
-
-    max_retries: int = DEFAULT_MAX_RETRIES
-    # 429s mean nothing was done and are paced by the client, so they get their own, larger
-    # budget: a batch under a tight rate limit waits its turn instead of failing.
-    max_rate_limit_retries: int = 20
-    initial_delay: float = 0.5
-    max_delay: float = 8.0
-    max_retry_after: float = 60.0
-
-    def __attrs_post_init__(self) -> None:
-        check_count("max_retries", self.max_retries)
-        check_count("max_rate_limit_retries", self.max_rate_limit_retries)
-        check_non_negative("initial_delay", self.initial_delay)
-        check_non_negative("max_delay", self.max_delay)
-        check_non_negative("max_retry_after", self.max_retry_after)
 
 
 @attrs.frozen

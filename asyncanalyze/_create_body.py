@@ -1,7 +1,7 @@
 """The create body: every parameter checked, the rules between them applied, wire names out.
 
-The one path of ``tasks.create`` and ``AnalyzeRequest`` (create builds one and asks it for its
-``wire_body()``), so a rule lives here once. Fields left at ``OMIT`` are not sent.
+The one path of ``tasks.create`` (its arguments as :class:`CreateArguments`) and of a batch's
+``AnalyzeRequest`` (its ``wire_body()``), so a rule lives here once. Fields left at ``OMIT`` are not sent.
 
 Rules between parameters are checked only where the platform documents them without doubt
 (SDK 1.3.6 docstrings); the rest is the server's to judge:
@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
+import attrs
+
 from . import _checks
 from ._convert import unstructure
 from ._errors import InvalidRequestError
@@ -28,7 +30,7 @@ from ._media_inputs import check_images, check_prompt_v2
 from ._models import OMIT, Omit, SegmentResponseFormat
 from ._segments import SEGMENT_FORMAT_TYPE, SegmentFormat, check_segment_format
 
-__all__ = ["CreateFields", "create_body"]
+__all__ = ["CreateArguments", "CreateFields", "create_body"]
 
 SEGMENTS: Final = _checks.SEGMENTATION
 MIN_WINDOW_SECONDS: Final = 1.0
@@ -68,6 +70,26 @@ class CreateFields(Protocol):
     def start_time(self) -> object: ...
     @property
     def end_time(self) -> object: ...
+
+
+@attrs.frozen(kw_only=True)
+class CreateArguments:
+    """The create parameters as ``tasks.create`` received them, unchecked (OMIT: not given)."""
+
+    video: object = OMIT
+    image: object = OMIT
+    prompt: object = OMIT
+    prompt_v2: object = OMIT
+    model_name: object = OMIT
+    analysis_mode: object = OMIT
+    custom_id: object = OMIT
+    temperature: object = OMIT
+    max_tokens: object = OMIT
+    response_format: object = OMIT
+    min_segment_duration: object = OMIT
+    max_segment_duration: object = OMIT
+    start_time: object = OMIT
+    end_time: object = OMIT
 
 
 def create_body(fields: CreateFields) -> dict[str, Any]:

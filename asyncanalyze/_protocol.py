@@ -5,16 +5,19 @@ Plain functions over (status, headers, body) so the hard decisions are tested wi
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, NamedTuple, Protocol, TypeVar
 from urllib.parse import quote
 
 import attrs
+from yarl import URL
 
+from ._config import DEFAULT_TIMEOUT
 from ._convert import WireError, structure
 from ._errors import (
     APIStatusError,
@@ -34,8 +37,12 @@ from ._json import loads as _loads
 from ._models import AnalyzeTaskResponse, CancelAnalyzeTaskResponse, CreateAnalyzeTaskResponse
 
 __all__ = [
+    "ROUTE_METHODS",
     "RateLimitHeaders",
     "RawResponse",
+    "Request",
+    "Route",
+    "advised_wait",
     "cancel_path",
     "decode",
     "decode_canceled",
@@ -43,6 +50,7 @@ __all__ = [
     "decode_task",
     "encode_json",
     "error_for_response",
+    "exhausted_quota",
     "parse_rate_limit_headers",
     "parse_retry_after",
     "task_path",
@@ -68,8 +76,59 @@ _BODY_EXCERPT: Final = 200
 _EPOCH_FLOOR: Final = 1_000_000_000
 
 
-@attrs.frozen
+class Route(enum.Enum):
+    """What a request does. Rate limits are kept per route (a create 429 must not stall the
+    polls), and a test transport can answer by route instead of parsing paths."""
+
+    CREATE = "create"
+    RETRIEVE = "retrieve"
+    LIST = "list"
+    DELETE = "delete"
+    CANCEL = "cancel"
+
+    @property
+    def method(self) -> str:
+        """The HTTP method of this route."""
+        return ROUTE_METHODS[self]
+
+
+ROUTE_METHODS: Final = {
+    Route.CREATE: "POST",
+    Route.RETRIEVE: "GET",
+    Route.LIST: "GET",
+    Route.DELETE: "DELETE",
+    Route.CANCEL: "POST",
+}
+
+
+class Request(NamedTuple):
+    """One HTTP request, built once and sent (and re-sent on a retry) as it is; immutable.
+
+    ``path`` is the API path (``/analyze/tasks/...``), ``url`` the full URL it makes with the
+    client's base URL; ``body`` is encoded JSON. ``idempotent``: repeating it cannot do the
+    work twice (a GET, a DELETE, a create carrying an ``Idempotency-Key``). A named tuple
+    rather than an attrs class because one is built per request: it costs half as much.
+    """
+
+    route: Route
+    method: str
+    path: str
+    url: URL
+    headers: Mapping[str, str]
+    params: Mapping[str, Any] | None = None
+    body: bytes | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    idempotent: bool = True
+
+    def json(self) -> Any:
+        """The decoded JSON body (None without one): what a test transport usually wants."""
+        return None if self.body is None else _loads(self.body)
+
+
+@attrs.frozen(slots=True)
 class RawResponse:
+    """A response as the transport read it: status, headers, the (capped) body bytes."""
+
     status: int
     headers: Mapping[str, str]
     body: bytes
@@ -204,8 +263,11 @@ def _request_id(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def error_for_response(response: RawResponse) -> APIStatusError:
-    """The typed error for a non-2xx response."""
+def error_for_response(
+    response: RawResponse, limits: RateLimitHeaders | None = None
+) -> APIStatusError:
+    """The typed error for a non-2xx response (``limits``: its rate-limit headers, when the
+    caller has parsed them already, so a 429 is read once)."""
     code, message = _error_fields(response.body)
     status = response.status
     kwargs: dict[str, Any] = {
@@ -218,7 +280,9 @@ def error_for_response(response: RawResponse) -> APIStatusError:
     if status == 429:
         retry_after = parse_retry_after(response.headers)
         if retry_after is None:
-            retry_after = parse_rate_limit_headers(response.headers).reset_in
+            if limits is None:
+                limits = parse_rate_limit_headers(response.headers)
+            retry_after = limits.reset_in
         return RateLimitError(message or "rate limited", retry_after=retry_after, **kwargs)
     if status >= 500:
         return InternalServerError(message or "server error", **kwargs)
@@ -296,6 +360,25 @@ def parse_rate_limit_headers(
         remaining=_count(headers.get("x-ratelimit-remaining")),
         reset_in=reset_in,
     )
+
+
+def exhausted_quota(headers: Mapping[str, str]) -> RateLimitHeaders | None:
+    """The rate-limit headers of a 2xx that says nothing is left (``X-Ratelimit-Remaining:
+    0``) with a reset ahead; None otherwise, decided without parsing the rest."""
+    if headers.get("x-ratelimit-remaining", "").strip() != "0":
+        return None
+    info = parse_rate_limit_headers(headers)
+    if info.reset_in is None or info.reset_in <= 0:
+        return None
+    return info
+
+
+def advised_wait(error: APIStatusError) -> float | None:
+    """The wait the server advised with an error: a 429's (read when it was classified),
+    else the ``Retry-After`` of a 503 and the like."""
+    if isinstance(error, RateLimitError):
+        return error.retry_after
+    return parse_retry_after(error.headers)
 
 
 def _server_now(headers: Mapping[str, str], now: float | None) -> float:

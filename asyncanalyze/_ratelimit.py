@@ -18,12 +18,12 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Final
 
 from ._errors import ClientStateError, RateLimitError
 from ._pacing import Pace
-from ._protocol import parse_rate_limit_headers
+from ._protocol import RateLimitHeaders
 
 __all__ = ["NoSlotInTimeError", "RateGate"]
 
@@ -147,23 +147,22 @@ class RateGate:
         self,
         route: Hashable,
         retry_after: float | None,
-        headers: Mapping[str, str],
+        limits: RateLimitHeaders,
         *,
         sent_at: float,
     ) -> None:
         """A 429 on ``route`` for a request sent at ``sent_at``: pause the route for the wait
-        the server asked for (``retry_after``, at most ``max_pause``), then pace it."""
+        the server asked for (``retry_after``, at most ``max_pause``), then pace it to the
+        rate its ``limits`` state, if they state one."""
         pause = UNSTATED_PAUSE if retry_after is None else min(retry_after, self._max_pause)
-        stated = _stated_rate(headers, pause)
+        stated = _stated_rate(limits, pause)
         self._lane(route).pace.throttled(self._clock(), sent_at=sent_at, pause=pause, stated=stated)
 
-    def succeeded(self, route: Hashable, headers: Mapping[str, str]) -> None:
-        """A 2xx that carries ``X-Ratelimit-Remaining``: at 0, keep the route until the reset
-        (at most ``max_pause`` ahead) to the pace the server states, Limit over the time to
-        Reset, or, stating no Limit, hold it until then."""
-        if headers.get("x-ratelimit-remaining", "").strip() != "0":
-            return  # the common case, decided without parsing anything else
-        info = parse_rate_limit_headers(headers)
+    def exhausted(self, route: Hashable, info: RateLimitHeaders) -> None:
+        """A 2xx said nothing is left until a reset ``info.reset_in`` ahead (see
+        ``_protocol.exhausted_quota``): keep the route until then (at most ``max_pause``) to
+        the pace the server states, Limit over the time to Reset, or, stating no Limit, hold
+        it until then."""
         if info.reset_in is None or info.reset_in <= 0:
             return
         now = self._clock()
@@ -254,11 +253,10 @@ def _no_slot(eta: float, budget: float) -> NoSlotInTimeError:
     )
 
 
-def _stated_rate(headers: Mapping[str, str], pause: float) -> float | None:
+def _stated_rate(info: RateLimitHeaders, pause: float) -> float | None:
     """Requests a second the server allows after a 429: its ``X-Ratelimit-Limit`` spread
     over the time until its window resets (``X-Ratelimit-Reset``, or the pause if later).
     No window length is assumed: without both headers there is no stated rate."""
-    info = parse_rate_limit_headers(headers)
     if not info.limit or info.reset_in is None:
         return None
     span = max(info.reset_in, pause)

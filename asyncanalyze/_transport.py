@@ -1,4 +1,9 @@
-"""The only aiohttp client code: one session per client and one ``send``.
+"""The request boundary: the :class:`Transport` interface and its aiohttp implementation,
+the only aiohttp client code.
+
+A transport does one thing: ``send(Request) -> RawResponse``. Everything above it (rate
+gate, status to error, retries, decoding) is the same whatever sends the bytes, so tests of
+it run on ``MockTransport`` and only this module's tests need a socket or aioresponses.
 
 aiohttp's exceptions become ours here and nowhere else. Bodies are read incrementally and
 never past a cap, counted after decompression: a 2xx over ``max_response_bytes`` raises
@@ -11,11 +16,9 @@ import asyncio
 import io
 import ssl
 import zlib
-from collections.abc import Mapping
-from typing import Any
+from typing import Protocol, runtime_checkable
 
 import aiohttp
-from yarl import URL
 
 from ._errors import (
     KEPT_BODY_BYTES,
@@ -27,16 +30,27 @@ from ._errors import (
     ResponseValidationError,
 )
 from ._inflate import ACCEPT_ENCODING, BoundedInflater, UnsupportedEncodingError
-from ._protocol import RawResponse
+from ._protocol import RawResponse, Request
 
-__all__ = ["ACCEPT_ENCODING", "Transport"]
+__all__ = ["ACCEPT_ENCODING", "AiohttpTransport", "Transport"]
 
 # aiohttp writes a bytes body in one go (and warns above 1 MiB); a file-like one in 64 KiB
 # chunks with the loop free in between, which matters for 40 MB base64 videos.
 _STREAMED_BODY_BYTES = 2**20
 
 
-class Transport:
+@runtime_checkable
+class Transport(Protocol):
+    """Sends one request and returns its response; raises ``APIConnectionError`` (or its
+    ``APITimeoutError``) when no response came, ``InvalidRequestError`` for a request it
+    cannot encode. Any status is a response: deciding what it means is the client's job."""
+
+    async def send(self, request: Request) -> RawResponse: ...
+
+    async def aclose(self) -> None: ...
+
+
+class AiohttpTransport:
     """Owns (or borrows) an ``aiohttp.ClientSession`` and sends one request at a time with it."""
 
     def __init__(
@@ -82,16 +96,8 @@ class Transport:
             self._session = session
         return session
 
-    async def send(
-        self,
-        method: str,
-        url: URL,
-        *,
-        headers: Mapping[str, str],
-        params: Mapping[str, Any] | None,
-        body: bytes | None,
-        timeout: float,
-    ) -> RawResponse:
+    async def send(self, request: Request) -> RawResponse:
+        method, url, timeout, body = request.method, request.url, request.timeout, request.body
         session = self._get_session()
         if session.closed:
             raise ClientStateError("the aiohttp session lent to this client has been closed")
@@ -109,8 +115,8 @@ class Transport:
             async with session.request(
                 method,
                 url,
-                headers=headers,
-                params=params,
+                headers=request.headers,
+                params=request.params,
                 data=io.BytesIO(body) if body and len(body) > _STREAMED_BODY_BYTES else body,
                 timeout=client_timeout,
                 allow_redirects=False,

@@ -21,9 +21,10 @@ import asyncio
 from typing import Any, Final
 
 from ._client import AnalyzeAsyncClient
+from ._mock_transport import MockTransport, json_response
 from .emulator import Emulator, ScaledClock
 
-__all__ = ["EMULATOR_API_KEY", "emulator_client"]
+__all__ = ["EMULATOR_API_KEY", "MockTransport", "emulator_client", "json_response"]
 
 # pytest reads this when a conftest names this module in its own ``pytest_plugins``: the
 # fixtures come along, while importing this module outside pytest never touches pytest.

@@ -11,7 +11,7 @@ fingerprints) through a journaled batch, all in flight at once:
     buys.
   * ``client``: the same batch through ``client.tasks.analyze_many`` against the emulator (in
     its own process). On top of the engine, each create body is encoded to JSON on the loop
-    (``_client._request``) and aiohttp writes the 40 MB body: those stalls belong to the send
+    (``_pipeline.Pipeline.request``) and aiohttp writes the 40 MB body: those stalls belong to the send
     path, not to the batch engine.
 
 The videos are random bytes, so the emulator may fail the tasks: only the client's stalls are

@@ -40,7 +40,7 @@ from twelvelabs import AsyncTwelveLabs
 from yarl import URL
 
 from asyncanalyze import AnalyzeAsyncClient, VideoContext_Url
-from asyncanalyze._protocol import task_path
+from asyncanalyze._protocol import Request, Route, task_path
 
 CONCURRENCIES = (10, 100, 1000)
 CLIENTS = ("raw-json", "raw-orjson", "ours", "official")
@@ -51,8 +51,8 @@ LADDER = (
     "L2 + ClientTimeout per request",
     "L3 + our connector and cookie jar",
     "L4 + URL object, redirects off",
-    "L5 our Transport.send",
-    "L6 our client._request",
+    "L5 our AiohttpTransport.send",
+    "L6 our request pipeline",
     "ours",
 )
 # Tasks that stay in progress for the whole run (an emulated day: what polls see almost every
@@ -165,23 +165,21 @@ class Cell:
         client = AnalyzeAsyncClient(
             api_key=API_KEY, base_url=self.base_url, connection_limit=self.concurrency
         )
-        headers = client._headers  # the exact headers ours sends (key, User-Agent, Accept)
+        pipeline = client._pipeline
+        headers = pipeline.headers  # the exact headers ours sends (key, User-Agent, Accept)
         if step >= 5:
-            transport = client._transport
+            transport = pipeline.transport
             prefix = f"{self.base_url}/analyze/tasks/"
 
             async def via_client(task_id: str) -> object:
                 if step == 5:
-                    raw = await transport.send(
-                        "GET",
-                        URL(prefix + task_id, encoded=True),
-                        headers=headers,
-                        params=None,
-                        body=None,
-                        timeout=60.0,
+                    path = task_path(task_id)
+                    request = Request(
+                        Route.RETRIEVE, "GET", path, URL(prefix + task_id, encoded=True), headers
                     )
+                    raw = await transport.send(request)
                 else:
-                    raw = await client._request("GET", task_path(task_id), idempotent=True)
+                    raw = await pipeline.request(Route.RETRIEVE, task_path(task_id))
                 return orjson.loads(raw.body)
 
             return via_client, client.aclose

@@ -97,7 +97,7 @@ async def run_variant(args: argparse.Namespace, shape: dict[str, object]) -> lis
                 nonlocal unpaced_at
                 # Internal state, read only here: whether the route still has a pacing lane.
                 while not stop.is_set():
-                    paced = bool(client._rate_gate._lanes)
+                    paced = bool(client._pipeline.gate._lanes)
                     if paced:
                         unpaced_at = None
                     elif unpaced_at is None:

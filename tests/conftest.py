@@ -18,6 +18,8 @@ from aioresponses import aioresponses
 from asyncanalyze import AnalyzeAsyncClient, PollPolicy
 from asyncanalyze.emulator import Emulator
 
+from ._scripted import ScriptedServer
+
 # Our own fixtures for users (analyze_client, analyze_emulator) are tested by using them here.
 pytest_plugins = ["asyncanalyze.testing"]
 
@@ -86,6 +88,36 @@ async def mocked_client(recorded_sleep: RecordingSleep) -> AsyncIterator[Analyze
         clock=recorded_sleep.clock,
         poll_policy=PollPolicy(initial_delay=1.0, multiplier=2.0, max_delay=8.0, jitter=0.0),
     ) as client:
+        yield client
+
+
+def scripted_client_for(
+    server: ScriptedServer, recorded_sleep: RecordingSleep, **options: Any
+) -> AnalyzeAsyncClient:
+    """A client whose requests ``server`` answers, on ``recorded_sleep``'s fake clock."""
+    options.setdefault(
+        "poll_policy", PollPolicy(initial_delay=1.0, multiplier=2.0, max_delay=8.0, jitter=0.0)
+    )
+    return AnalyzeAsyncClient(
+        api_key=API_KEY,
+        transport=server.transport,
+        sleep=recorded_sleep,
+        clock=recorded_sleep.clock,
+        **options,
+    )
+
+
+@pytest.fixture
+def scripted_server() -> ScriptedServer:
+    """Answers a scripted_client's requests from a script (tests/_scripted.py)."""
+    return ScriptedServer()
+
+
+@pytest.fixture
+async def scripted_client(
+    scripted_server: ScriptedServer, recorded_sleep: RecordingSleep
+) -> AsyncIterator[AnalyzeAsyncClient]:
+    async with scripted_client_for(scripted_server, recorded_sleep) as client:
         yield client
 
 

@@ -9,11 +9,12 @@ import math
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Sequence
 from os import PathLike
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import _checks, _paging
 from .._cancel_on_exit import CancelOnExit
 from .._config import PollPolicy, RequestOptions
+from .._create_body import CreateArguments, create_body
 from .._errors import AnalyzeError, ClientStateError, InvalidRequestError
 from .._journal import JournalOwner
 from .._models import (
@@ -37,6 +38,7 @@ from .._models import (
 from .._numbers import check_positive
 from .._protocol import (
     TASKS_PATH,
+    Route,
     cancel_path,
     decode,
     decode_canceled,
@@ -44,6 +46,7 @@ from .._protocol import (
     decode_task,
     task_path,
 )
+from .._requester import Requester
 from ..batch import (
     DEFAULT_BATCH_CONCURRENCY,
     AnalyzeRequest,
@@ -54,24 +57,22 @@ from ..batch import (
 )
 from ..polling import PollScheduler, StatusCallback, Wait
 
-if TYPE_CHECKING:
-    from .._client import AnalyzeAsyncClient
-
 __all__ = ["TasksClient"]
 
 
 class TasksClient:
     """Analysis tasks: create, list, retrieve, delete, cancel, and wait for results."""
 
-    def __init__(self, client: AnalyzeAsyncClient) -> None:
-        self._client = client
+    def __init__(self, requester: Requester) -> None:
+        self._requester = requester
         self._scheduler: PollScheduler | None = None
         # analyze_many runs with cancel_on_exit: their tasks are canceled before the client
         # closes, while it can still send.
         self._exit_cancels: set[CancelOnExit] = set()
+        requester.on_close(self._before_close, self._aclose)
 
     def __repr__(self) -> str:
-        return f"TasksClient({self._client!r})"
+        return f"TasksClient(base_url={self._requester.settings.base_url!r})"
 
     async def list(
         self,
@@ -95,8 +96,8 @@ class TasksClient:
         if (checked_limit := _checks.check_page_limit(page_limit)) is not None:
             params["page_limit"] = checked_limit
         params.update(_list_filters(status, video_url, asset_id, analysis_mode))
-        response = await self._client._request(
-            "GET", TASKS_PATH, params=params, options=request_options, idempotent=True
+        response = await self._requester.request(
+            Route.LIST, TASKS_PATH, params=params, options=request_options
         )
         return decode(response, TasksListResponse)
 
@@ -165,22 +166,24 @@ class TasksClient:
         same on each retry, so a retry after a lost response returns the first task instead
         of paying for a second. Pass your own key to make a create safe to repeat across runs.
         """
-        body = AnalyzeRequest(
-            video=video,
-            prompt=prompt,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            response_format=response_format,
-            model_name=model_name,
-            analysis_mode=analysis_mode,
-            custom_id=custom_id,
-            image=image,
-            prompt_v2=prompt_v2,
-            min_segment_duration=min_segment_duration,
-            max_segment_duration=max_segment_duration,
-            start_time=start_time,
-            end_time=end_time,
-        ).wire_body()
+        body = create_body(
+            CreateArguments(
+                video=video,
+                prompt=prompt,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                response_format=response_format,
+                model_name=model_name,
+                analysis_mode=analysis_mode,
+                custom_id=custom_id,
+                image=image,
+                prompt_v2=prompt_v2,
+                min_segment_duration=min_segment_duration,
+                max_segment_duration=max_segment_duration,
+                start_time=start_time,
+                end_time=end_time,
+            )
+        )
         return await self._send_create(body, idempotency_key, request_options)
 
     async def _send_create(
@@ -191,20 +194,15 @@ class TasksClient:
     ) -> CreateAnalyzeTaskResponse:
         """POST a create body that is already checked (``wire_body()``)."""
         key = self._idempotency_key(idempotency_key)
-        response = await self._client._request(
-            "POST",
-            TASKS_PATH,
-            body=body,
-            options=request_options,
-            idempotent=key is not None,
-            headers={"Idempotency-Key": key} if key is not None else None,
+        response = await self._requester.request(
+            Route.CREATE, TASKS_PATH, body=body, options=request_options, idempotency_key=key
         )
         return decode_created(response)
 
     def _idempotency_key(self, explicit: str | None) -> str | None:
         if explicit is not None:
             return _checks.check_idempotency_key(explicit)
-        return uuid.uuid4().hex if self._client.idempotency_keys else None
+        return uuid.uuid4().hex if self._requester.settings.idempotency_keys else None
 
     async def retrieve(
         self, task_id: str, *, request_options: RequestOptions | None = None
@@ -213,16 +211,14 @@ class TasksClient:
 
         An answer about another task than ``task_id`` raises ResponseValidationError.
         """
-        response = await self._client._request(
-            "GET", task_path(task_id), options=request_options, idempotent=True
+        response = await self._requester.request(
+            Route.RETRIEVE, task_path(task_id), options=request_options
         )
         return decode_task(response, task_id)
 
     async def delete(self, task_id: str, *, request_options: RequestOptions | None = None) -> None:
         """Delete a finished task (a task still in progress gets ConflictError)."""
-        await self._client._request(
-            "DELETE", task_path(task_id), options=request_options, idempotent=True
-        )
+        await self._requester.request(Route.DELETE, task_path(task_id), options=request_options)
 
     async def cancel(
         self,
@@ -244,8 +240,8 @@ class TasksClient:
         BadRequestError (400), the other refusal the platform's SDK declares for this call.
         """
         task_id = _task_id_of(task)
-        response = await self._client._request(
-            "POST", cancel_path(task_id), options=request_options, idempotent=True
+        response = await self._requester.request(
+            Route.CANCEL, cancel_path(task_id), options=request_options
         )
         canceled = decode_canceled(response, task_id)
         if canceled.status.is_terminal:
@@ -279,19 +275,20 @@ class TasksClient:
     def _poll_scheduler(self) -> PollScheduler:
         # A closed client, or one from another loop, must fail the call itself: otherwise
         # as_completed and analyze_many would report the same error once per item.
-        self._client._bind_loop()
+        requester = self._requester
+        requester.check_usable()
         scheduler = self._scheduler
         if scheduler is None:
-            client = self._client
+            settings = requester.settings
             scheduler = PollScheduler(
                 self.retrieve,
                 self._list_for_sweep,
-                sleep=client.sleep,
-                clock=client.clock,
-                rng=client.rng,
-                bulk_threshold=client.bulk_threshold,
-                bulk_interval=client.bulk_interval,
-                clock_is_loop_time=not client.has_custom_clock,
+                sleep=settings.sleep,
+                clock=requester.clock,
+                rng=requester.rng,
+                bulk_threshold=settings.bulk_threshold,
+                bulk_interval=settings.bulk_interval,
+                clock_is_loop_time=settings.clock is None,
             )
             self._scheduler = scheduler
         return scheduler
@@ -321,8 +318,9 @@ class TasksClient:
             raise InvalidRequestError(
                 "poll_policy", f"must be a PollPolicy, got {type(poll_policy).__name__}"
             )
-        policy = poll_policy or self._client.poll_policy
-        wait_for = self._client.poll_timeout if timeout is None else timeout
+        settings = self._requester.settings
+        policy = poll_policy or settings.poll_policy
+        wait_for = settings.poll_timeout if timeout is None else timeout
         wait_for = check_positive("timeout", wait_for, infinite_ok=True)
         return policy, None if math.isinf(wait_for) else wait_for
 
@@ -435,7 +433,7 @@ class TasksClient:
         if not isinstance(cancel_on_exit, bool):
             raise InvalidRequestError("cancel_on_exit", "must be True or False")
         scheduler = self._poll_scheduler()
-        client = self._client
+        requester = self._requester
 
         async def wait_for(task_id: str) -> AnalyzeTaskResponse:
             return await scheduler.wait(
@@ -451,7 +449,7 @@ class TasksClient:
             wait_for=wait_for,
             concurrency=concurrency,
             journal=journal,
-            owner=JournalOwner(client.base_url, client.key_digest),
+            owner=JournalOwner(requester.settings.base_url, requester.key_digest),
             on_progress=on_progress,
             exit_cancel=exit_cancel,
         )

@@ -33,7 +33,7 @@ def test_key_and_base_url_from_environment(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("ASYNCANALYZE_BASE_URL", "https://env.example/v1.3/")
     client = AnalyzeAsyncClient()
     assert client.base_url == "https://env.example/v1.3"
-    assert client._api_key == "env-key"
+    assert client.settings.api_key == "env-key"
 
 
 def test_explicit_arguments_win_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,7 +41,7 @@ def test_explicit_arguments_win_over_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("TWELVE_LABS_API_KEY", "env-key")
     monkeypatch.setenv("ASYNCANALYZE_BASE_URL", "https://env.example/v1.3")
     client = AnalyzeAsyncClient(api_key="arg-key", base_url="https://arg.example/v1.3")
-    assert (client._api_key, client.base_url) == ("arg-key", "https://arg.example/v1.3")
+    assert (client.settings.api_key, client.base_url) == ("arg-key", "https://arg.example/v1.3")
 
 
 def test_default_base_url() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from aioresponses import aioresponses
+from tenacity import RetryCallState
 
 import asyncanalyze._json as codec
 from asyncanalyze import (
@@ -34,7 +35,6 @@ from asyncanalyze._convert import structure
 from asyncanalyze._models import AnalyzeTaskResponse
 from asyncanalyze._numbers import check_count, check_positive
 from asyncanalyze._protocol import RawResponse, error_for_response
-from asyncanalyze._retry import is_retryable
 from asyncanalyze.cli import build_parser, main
 from asyncanalyze.cli._args import UsageError, positive_float, positive_int
 from asyncanalyze.cli._batch import check_manifest
@@ -97,7 +97,9 @@ async def test_manifest_and_create_agree_on_idempotency_keys(key: object, tmp_pa
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 408, 409, 422, 425, 429, 500, 503, 599])
 def test_retries_and_polls_agree_on_transient_statuses(status: int) -> None:
     error = error_for_response(RawResponse(status, {}, b'{"message": "x"}'))
-    by_retry = is_retryable(error, idempotent=True, policy=RetryPolicy())
+    state = RetryCallState(None, None, (), {})  # type: ignore[arg-type]
+    state.set_exception((type(error), error, None))
+    by_retry = RetryPolicy().retry_strategy(state)
     assert by_retry == is_transient(error) == error.is_transient
     assert by_retry == (status >= 500 or status in {408, 425, 429})
 

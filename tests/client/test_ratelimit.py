@@ -20,11 +20,20 @@ from multidict import CIMultiDict
 
 from asyncanalyze import AnalyzeRequest, VideoContext_Url
 from asyncanalyze._pacing import Pace
+from asyncanalyze._protocol import exhausted_quota, parse_rate_limit_headers
 from asyncanalyze._ratelimit import RateGate
 from asyncanalyze.emulator import Emulator, FaultConfig
 from asyncanalyze.testing import emulator_client
 
 from .._virtual_time import run_virtual
+
+
+def report_success(gate: RateGate, route: str, headers: Mapping[str, str]) -> None:
+    """What the client does with a 2xx's rate-limit headers."""
+    exhausted = exhausted_quota(headers)
+    if exhausted is not None:
+        gate.exhausted(route, exhausted)
+
 
 # The server's clock in the model servers below: an epoch instant plus the loop's time.
 EPOCH = 1_767_225_600.0
@@ -79,7 +88,7 @@ def test_a_429_holds_its_route_for_retry_after_and_no_other() -> None:
 
     async def main() -> tuple[list[float], list[float]]:
         gate = new_gate()
-        gate.rate_limited("create", 2.0, {}, sent_at=0.0)
+        gate.rate_limited("create", 2.0, parse_rate_limit_headers({}), sent_at=0.0)
         return await asyncio.gather(grant_times(gate, "create", 1), grant_times(gate, "poll", 5))
 
     held, free = run_virtual(main)
@@ -95,7 +104,7 @@ def test_paced_senders_resume_at_the_stated_rate_then_probe() -> None:
     async def main() -> list[float]:
         gate = new_gate()
         headers = server_headers(0.0, limit=60, remaining=0, reset_in=60)
-        gate.rate_limited("create", 1.0, headers, sent_at=0.0)
+        gate.rate_limited("create", 1.0, parse_rate_limit_headers(headers), sent_at=0.0)
         return await grant_times(gate, "create", 6)
 
     times = run_virtual(main)
@@ -112,7 +121,7 @@ def test_limit_is_not_read_as_a_per_minute_quota() -> None:
     async def main() -> list[float]:
         gate = new_gate()
         headers = server_headers(0.0, limit=100, remaining=0, reset_in=1)
-        gate.rate_limited("poll", 1.0, headers, sent_at=0.0)
+        gate.rate_limited("poll", 1.0, parse_rate_limit_headers(headers), sent_at=0.0)
         return await grant_times(gate, "poll", 20)
 
     assert max(run_virtual(main)) < 1.5
@@ -125,9 +134,11 @@ def test_the_route_is_never_held_longer_than_the_server_asked() -> None:
     async def main() -> list[list[float]]:
         gate = new_gate()
         long_reset = server_headers(0.0, limit=100, remaining=0, reset_in=3600)
-        gate.rate_limited("a", 2.0, long_reset, sent_at=0.0)
-        gate.rate_limited("b", 5.0, {}, sent_at=0.0)  # what a Reset 5 s ahead comes to
-        gate.rate_limited("c", 86_000.0, {}, sent_at=0.0)
+        gate.rate_limited("a", 2.0, parse_rate_limit_headers(long_reset), sent_at=0.0)
+        gate.rate_limited(
+            "b", 5.0, parse_rate_limit_headers({}), sent_at=0.0
+        )  # what a Reset 5 s ahead comes to
+        gate.rate_limited("c", 86_000.0, parse_rate_limit_headers({}), sent_at=0.0)
         return list(
             await asyncio.gather(*(grant_times(gate, route, 1) for route in ("a", "b", "c")))
         )
@@ -173,7 +184,7 @@ def test_remaining_zero_on_a_success_paces_before_the_wall() -> None:
 
     async def main() -> tuple[list[float], list[float]]:
         gate = new_gate()
-        gate.succeeded("create", server_headers(0.0, limit=30, remaining=0, reset_in=60))
+        report_success(gate, "create", server_headers(0.0, limit=30, remaining=0, reset_in=60))
         held = await grant_times(gate, "create", 5)
         await asyncio.sleep(60)
         return held, await grant_times(gate, "create", 5)
@@ -189,10 +200,10 @@ def test_remaining_zero_without_a_limit_pauses_until_the_reset_at_most() -> None
 
     async def main() -> list[list[float]]:
         gate = new_gate()
-        gate.succeeded("a", server_headers(0.0, remaining=0, reset_in=10))
-        gate.succeeded("b", server_headers(0.0, remaining=0, reset_in=7200))
-        gate.succeeded("c", server_headers(0.0, limit=30, remaining=5, reset_in=60))
-        gate.succeeded("d", CIMultiDict({"X-Ratelimit-Remaining": "0"}))
+        report_success(gate, "a", server_headers(0.0, remaining=0, reset_in=10))
+        report_success(gate, "b", server_headers(0.0, remaining=0, reset_in=7200))
+        report_success(gate, "c", server_headers(0.0, limit=30, remaining=5, reset_in=60))
+        report_success(gate, "d", CIMultiDict({"X-Ratelimit-Remaining": "0"}))
         routes = ("a", "b", "c", "d")
         return list(await asyncio.gather(*(grant_times(gate, route, 1) for route in routes)))
 
@@ -250,7 +261,9 @@ def episode(
                 if in_episode and rng.random() < 0.05:
                     last_429 = now
                     headers = server_headers(now, retry_after=1, **(throttled or {}))
-                    gate.rate_limited("poll", 1.0, headers, sent_at=sent_at)
+                    gate.rate_limited(
+                        "poll", 1.0, parse_rate_limit_headers(headers), sent_at=sent_at
+                    )
                 else:
                     successes.append(now)
 
@@ -307,7 +320,7 @@ async def test_the_route_is_unpaced_again_after_an_episode_end_to_end() -> None:
             nonlocal seen_lane
             while not stop.is_set():
                 await client.tasks.retrieve(created.task_id)
-                seen_lane = seen_lane or bool(client._rate_gate._lanes)
+                seen_lane = seen_lane or bool(client._pipeline.gate._lanes)
 
         workers = [asyncio.create_task(loop_retrieves()) for _ in range(SENDERS)]
         await client.sleep(EPISODE_LENGTH)
@@ -316,7 +329,7 @@ async def test_the_route_is_unpaced_again_after_an_episode_end_to_end() -> None:
         released_at = None
         while emu.clock.now() < faults_off + 15:
             await client.sleep(0.25)
-            if not client._rate_gate._lanes:
+            if not client._pipeline.gate._lanes:
                 released_at = emu.clock.now()
                 break
         stop.set()

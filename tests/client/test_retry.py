@@ -1,13 +1,15 @@
-"""Request retries: what is retried, how long it waits, and that create never duplicates."""
+"""Request retries: what is retried, how long it waits, and that create never duplicates.
+
+The pipeline's own behaviour, so on a scripted MockTransport (``scripted_client``); only the test of aiohttp's
+exceptions becoming ours goes through aiohttp (and aioresponses)."""
 
 from __future__ import annotations
-
-import random
 
 import aiohttp
 import pytest
 from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import aioresponses
+from tenacity import RetryCallState
 
 from asyncanalyze import (
     AnalyzeAsyncClient,
@@ -20,15 +22,21 @@ from asyncanalyze import (
     RetryPolicy,
     VideoContext_Url,
 )
-from asyncanalyze._retry import wait_before_retry
 
-from .._helpers import calls, header, sent_count, task_json
-from ..conftest import BASE_URL, RecordingSleep
+from .._helpers import task_json
+from .._scripted import ScriptedServer
+from ..conftest import BASE_URL, RecordingSleep, scripted_client_for
 
 TASK_URL = f"{BASE_URL}/analyze/tasks/t1"
-TASKS = f"{BASE_URL}/analyze/tasks"
+TASK = "/analyze/tasks/t1"
+TASKS = "/analyze/tasks"
 CREATED = {"task_id": "t1", "status": "queued"}
 VIDEO = VideoContext_Url(url="https://example.com/v.mp4")
+
+
+RESET = APIConnectionError("ServerDisconnectedError")
+TIMED_OUT = APITimeoutError("GET timed out")
+REFUSED = APIConnectionError("cannot connect", request_sent=False)
 
 
 def refused() -> aiohttp.ClientConnectorError:
@@ -38,110 +46,180 @@ def refused() -> aiohttp.ClientConnectorError:
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 408])
 async def test_get_retries_server_errors(
-    mocked_client: AnalyzeAsyncClient,
-    mocked_api: aioresponses,
+    scripted_client: AnalyzeAsyncClient,
+    scripted_server: ScriptedServer,
     recorded_sleep: RecordingSleep,
     status: int,
 ) -> None:
     """A GET that meets 5xx/408 is retried and succeeds, with jittered waits within the cap."""
-    mocked_api.get(TASK_URL, status=status)
-    mocked_api.get(TASK_URL, status=status)
-    mocked_api.get(TASK_URL, payload=task_json())
-    task = await mocked_client.tasks.retrieve("t1")
+    scripted_server.get(TASK, status=status)
+    scripted_server.get(TASK, status=status)
+    scripted_server.get(TASK, payload=task_json())
+    task = await scripted_client.tasks.retrieve("t1")
     assert task.task_id == task_json()["task_id"]
-    assert sent_count(mocked_api) == 3
+    assert scripted_server.sent == 3
     assert len(recorded_sleep.waits) == 2
     assert 0 <= recorded_sleep.waits[0] <= 0.5 and 0 <= recorded_sleep.waits[1] <= 1.0
 
 
 async def test_get_honours_retry_after_on_429(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses, recorded_sleep: RecordingSleep
+    scripted_client: AnalyzeAsyncClient,
+    scripted_server: ScriptedServer,
+    recorded_sleep: RecordingSleep,
 ) -> None:
     """A 429's Retry-After is the wait before the retry (no real sleeping in the test)."""
-    mocked_api.get(TASK_URL, status=429, headers={"Retry-After": "7"})
-    mocked_api.get(TASK_URL, payload=task_json())
-    await mocked_client.tasks.retrieve("t1")
+    scripted_server.get(TASK, status=429, headers={"Retry-After": "7"})
+    scripted_server.get(TASK, payload=task_json())
+    await scripted_client.tasks.retrieve("t1")
     assert recorded_sleep.waits == [
         7.0
     ]  # one wait: the retry and the route's 429 pause do not add up
 
 
 async def test_retry_after_ms_wins(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses, recorded_sleep: RecordingSleep
+    scripted_client: AnalyzeAsyncClient,
+    scripted_server: ScriptedServer,
+    recorded_sleep: RecordingSleep,
 ) -> None:
     """retry-after-ms is read in milliseconds."""
-    mocked_api.get(TASK_URL, status=503, headers={"retry-after-ms": "250"})
-    mocked_api.get(TASK_URL, payload=task_json())
-    await mocked_client.tasks.retrieve("t1")
+    scripted_server.get(TASK, status=503, headers={"retry-after-ms": "250"})
+    scripted_server.get(TASK, payload=task_json())
+    await scripted_client.tasks.retrieve("t1")
     assert recorded_sleep.waits == [0.25]
 
 
 async def test_retry_after_beyond_cap_is_raised_at_once(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses, recorded_sleep: RecordingSleep
+    scripted_client: AnalyzeAsyncClient,
+    scripted_server: ScriptedServer,
+    recorded_sleep: RecordingSleep,
 ) -> None:
     """Advice longer than max_retry_after is not waited for: the caller gets RateLimitError."""
-    mocked_api.get(TASK_URL, status=429, headers={"Retry-After": "3600"})
+    scripted_server.get(TASK, status=429, headers={"Retry-After": "3600"})
     with pytest.raises(RateLimitError) as info:
-        await mocked_client.tasks.retrieve("t1")
+        await scripted_client.tasks.retrieve("t1")
     assert info.value.retry_after == 3600.0
-    assert sent_count(mocked_api) == 1 and recorded_sleep.waits == []
+    assert scripted_server.sent == 1 and recorded_sleep.waits == []
 
 
 async def test_retries_give_up_after_max_retries(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """After max_retries (default 3) the last error is raised: 4 attempts in all."""
-    mocked_api.get(TASK_URL, status=500, repeat=True)
+    scripted_server.get(TASK, status=500, repeat=True)
     with pytest.raises(InternalServerError):
-        await mocked_client.tasks.retrieve("t1")
-    assert sent_count(mocked_api) == 4
+        await scripted_client.tasks.retrieve("t1")
+    assert scripted_server.sent == 4
 
 
 async def test_max_retries_per_call(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """RequestOptions.max_retries overrides the client's setting for one call."""
-    mocked_api.get(TASK_URL, status=500, repeat=True)
+    scripted_server.get(TASK, status=500, repeat=True)
     with pytest.raises(InternalServerError):
-        await mocked_client.tasks.retrieve("t1", request_options=RequestOptions(max_retries=0))
-    assert sent_count(mocked_api) == 1
+        await scripted_client.tasks.retrieve("t1", request_options=RequestOptions(max_retries=0))
+    assert scripted_server.sent == 1
 
 
 async def test_max_retries_per_client(
-    mocked_api: aioresponses, recorded_sleep: RecordingSleep
+    scripted_server: ScriptedServer, recorded_sleep: RecordingSleep
 ) -> None:
     """max_retries on the client sets the default for every call."""
-    mocked_api.get(TASK_URL, status=502, repeat=True)
-    async with AnalyzeAsyncClient(
-        api_key="k",
-        base_url=BASE_URL,
+    scripted_server.get(TASK, status=502, repeat=True)
+    async with scripted_client_for(
+        scripted_server,
+        recorded_sleep,
         max_retries=1,
-        sleep=recorded_sleep,
-        clock=recorded_sleep.clock,
-    ) as c:
+    ) as scripted_client:
         with pytest.raises(InternalServerError):
-            await c.tasks.retrieve("t1")
-    assert sent_count(mocked_api) == 2
+            await scripted_client.tasks.retrieve("t1")
+    assert scripted_server.sent == 2
 
 
 async def test_client_errors_are_not_retried(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """A 404 is final: one request, no retry."""
-    mocked_api.get(TASK_URL, status=404, repeat=True)
+    scripted_server.get(TASK, status=404, repeat=True)
     with pytest.raises(NotFoundError):
-        await mocked_client.tasks.retrieve("t1")
-    assert sent_count(mocked_api) == 1
+        await scripted_client.tasks.retrieve("t1")
+    assert scripted_server.sent == 1
 
 
 async def test_get_retries_connection_errors_and_timeouts(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """Resets and timeouts on a GET are retried."""
-    mocked_api.get(TASK_URL, exception=aiohttp.ServerDisconnectedError())
-    mocked_api.get(TASK_URL, exception=TimeoutError())
-    mocked_api.get(TASK_URL, payload=task_json())
-    assert (await mocked_client.tasks.retrieve("t1")).status == "ready"
+    scripted_server.get(TASK, exception=RESET)
+    scripted_server.get(TASK, exception=TIMED_OUT)
+    scripted_server.get(TASK, payload=task_json())
+    assert (await scripted_client.tasks.retrieve("t1")).status == "ready"
+
+
+async def test_create_retry_reuses_the_same_idempotency_key(
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
+) -> None:
+    """A create whose response was lost is retried with the same Idempotency-Key."""
+    scripted_server.post(TASKS, exception=RESET)
+    scripted_server.post(TASKS, status=503)
+    scripted_server.post(TASKS, status=202, payload=CREATED)
+    created = await scripted_client.tasks.create(video=VIDEO, prompt="p")
+    assert created.task_id == "t1"
+    keys = {request.headers.get("Idempotency-Key") for request in scripted_server.requests}
+    assert scripted_server.sent == 3 and len(keys) == 1 and None not in keys
+
+
+async def test_create_without_key_is_not_retried_after_ambiguous_failure(
+    scripted_server: ScriptedServer, recorded_sleep: RecordingSleep
+) -> None:
+    """Without an Idempotency-Key, a reset or 5xx on create is raised, never repeated."""
+    scripted_server.post(TASKS, exception=RESET)
+    scripted_server.post(TASKS, status=500)
+    async with scripted_client_for(
+        scripted_server,
+        recorded_sleep,
+        idempotency_keys=False,
+    ) as scripted_client:
+        with pytest.raises(APIConnectionError):
+            await scripted_client.tasks.create(video=VIDEO, prompt="p")
+        with pytest.raises(InternalServerError):
+            await scripted_client.tasks.create(video=VIDEO, prompt="p")
+    assert scripted_server.sent == 2
+    assert all("Idempotency-Key" not in request.headers for request in scripted_server.requests)
+
+
+async def test_create_without_key_still_retries_safe_failures(
+    scripted_server: ScriptedServer, recorded_sleep: RecordingSleep
+) -> None:
+    """A 429 or a refused connection means nothing was created: retried even without a key."""
+    scripted_server.post(TASKS, status=429, headers={"Retry-After": "1"})
+    scripted_server.post(TASKS, exception=REFUSED)
+    scripted_server.post(TASKS, status=202, payload=CREATED)
+    async with scripted_client_for(
+        scripted_server,
+        recorded_sleep,
+        idempotency_keys=False,
+    ) as scripted_client:
+        assert (await scripted_client.tasks.create(video=VIDEO, prompt="p")).task_id == "t1"
+    assert scripted_server.sent == 3
+
+
+async def test_429_pauses_every_request_of_the_client(
+    scripted_server: ScriptedServer, recorded_sleep: RecordingSleep
+) -> None:
+    """After a 429 with Retry-After, other requests of the same client wait too (no stampede)."""
+    scripted_server.get(TASK, status=429, headers={"Retry-After": "30"})
+    scripted_server.get(TASK, payload=task_json(), repeat=True)
+    scripted_server.get("/analyze/tasks/t2", payload=task_json(task_id="t2"), repeat=True)
+    async with scripted_client_for(
+        scripted_server, recorded_sleep, max_retries=0
+    ) as scripted_client:
+        with pytest.raises(RateLimitError):
+            await scripted_client.tasks.retrieve("t1")
+        await scripted_client.tasks.retrieve("t2")
+    assert (
+        recorded_sleep.waits and 30.0 <= recorded_sleep.waits[0] <= 31.0
+    )  # the pause, plus a little jitter
 
 
 async def test_connection_errors_are_typed(
@@ -157,85 +235,12 @@ async def test_connection_errors_are_typed(
         await mocked_client.tasks.retrieve("t1x")
 
 
-async def test_create_retry_reuses_the_same_idempotency_key(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
-) -> None:
-    """A create whose response was lost is retried with the same Idempotency-Key."""
-    mocked_api.post(TASKS, exception=aiohttp.ServerDisconnectedError())
-    mocked_api.post(TASKS, status=503)
-    mocked_api.post(TASKS, status=202, payload=CREATED)
-    created = await mocked_client.tasks.create(video=VIDEO, prompt="p")
-    assert created.task_id == "t1"
-    keys = {header(kwargs, "idempotency-key") for _, _, kwargs in calls(mocked_api)}
-    assert sent_count(mocked_api) == 3 and len(keys) == 1 and None not in keys
-
-
-async def test_create_without_key_is_not_retried_after_ambiguous_failure(
-    mocked_api: aioresponses, recorded_sleep: RecordingSleep
-) -> None:
-    """Without an Idempotency-Key, a reset or 5xx on create is raised, never repeated."""
-    mocked_api.post(TASKS, exception=aiohttp.ServerDisconnectedError())
-    mocked_api.post(TASKS, status=500)
-    async with AnalyzeAsyncClient(
-        api_key="k",
-        base_url=BASE_URL,
-        idempotency_keys=False,
-        sleep=recorded_sleep,
-        clock=recorded_sleep.clock,
-    ) as client:
-        with pytest.raises(APIConnectionError):
-            await client.tasks.create(video=VIDEO, prompt="p")
-        with pytest.raises(InternalServerError):
-            await client.tasks.create(video=VIDEO, prompt="p")
-    assert sent_count(mocked_api) == 2
-    assert all(header(kwargs, "idempotency-key") is None for _, _, kwargs in calls(mocked_api))
-
-
-async def test_create_without_key_still_retries_safe_failures(
-    mocked_api: aioresponses, recorded_sleep: RecordingSleep
-) -> None:
-    """A 429 or a refused connection means nothing was created: retried even without a key."""
-    mocked_api.post(TASKS, status=429, headers={"Retry-After": "1"})
-    mocked_api.post(TASKS, exception=refused())
-    mocked_api.post(TASKS, status=202, payload=CREATED)
-    async with AnalyzeAsyncClient(
-        api_key="k",
-        base_url=BASE_URL,
-        idempotency_keys=False,
-        sleep=recorded_sleep,
-        clock=recorded_sleep.clock,
-    ) as client:
-        assert (await client.tasks.create(video=VIDEO, prompt="p")).task_id == "t1"
-    assert sent_count(mocked_api) == 3
-
-
-async def test_429_pauses_every_request_of_the_client(
-    mocked_api: aioresponses, recorded_sleep: RecordingSleep
-) -> None:
-    """After a 429 with Retry-After, other requests of the same client wait too (no stampede)."""
-    mocked_api.get(TASK_URL, status=429, headers={"Retry-After": "30"})
-    mocked_api.get(TASK_URL, payload=task_json(), repeat=True)
-    mocked_api.get(f"{BASE_URL}/analyze/tasks/t2", payload=task_json(task_id="t2"), repeat=True)
-    async with AnalyzeAsyncClient(
-        api_key="k",
-        base_url=BASE_URL,
-        sleep=recorded_sleep,
-        clock=recorded_sleep.clock,
-        max_retries=0,
-    ) as client:
-        with pytest.raises(RateLimitError):
-            await client.tasks.retrieve("t1")
-        await client.tasks.retrieve("t2")
-    assert (
-        recorded_sleep.waits and 30.0 <= recorded_sleep.waits[0] <= 31.0
-    )  # the pause, plus a little jitter
-
-
 def test_full_jitter_stays_within_exponential_ceiling() -> None:
     """Computed waits are uniform within [0, min(max_delay, initial * 2**n)]."""
-    policy = RetryPolicy(initial_delay=0.5, max_delay=8.0)
-    rng = random.Random(1)
+    wait = RetryPolicy(initial_delay=0.5, max_delay=8.0).wait_strategy
     for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (5, 8.0), (9, 8.0)]:
-        waits = [wait_before_retry(None, attempt, policy, rng) for _ in range(200)]
+        state = RetryCallState(None, None, (), {})  # type: ignore[arg-type]
+        state.attempt_number = attempt
+        waits = [wait(state) for _ in range(200)]
         assert all(0 <= w <= ceiling for w in waits)
         assert max(waits) > ceiling * 0.8  # it really spreads across the range

@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import pytest
-from aioresponses import aioresponses
 
 from asyncanalyze import (
     AnalyzeAsyncClient,
@@ -26,45 +25,46 @@ from asyncanalyze import (
 )
 from asyncanalyze.webhooks import parse_event
 
-from .._helpers import calls, header, json_body, sent_count, task_json
-from ..conftest import API_KEY, BASE_URL
+from .._helpers import task_json
+from .._scripted import ScriptedServer, header
+from ..conftest import API_KEY
 
-TASKS = f"{BASE_URL}/analyze/tasks"
+TASKS = "/analyze/tasks"
 URL_VIDEO = VideoContext_Url(url="https://example.com/video.mp4")
 CREATED = {"task_id": "64f8d2c7e4a1b37f8a9c5d12", "status": "queued"}
 
 
 async def test_create_sends_only_set_fields(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """A minimal create sends video and prompt only: unset optionals are not sent (not null)."""
-    mocked_api.post(TASKS, status=202, payload=CREATED)
-    created = await mocked_client.tasks.create(video=URL_VIDEO, prompt="Summarize this video")
+    scripted_server.post(TASKS, status=202, payload=CREATED)
+    created = await scripted_client.tasks.create(video=URL_VIDEO, prompt="Summarize this video")
     assert created.task_id == CREATED["task_id"] and created.status == "queued"
-    [(method, url, kwargs)] = calls(mocked_api)
-    assert (method, url) == ("POST", TASKS)
-    assert json_body(kwargs) == {
+    [request] = scripted_server.requests
+    assert (request.method, request.path) == ("POST", TASKS)
+    assert request.json() == {
         "video": {"type": "url", "url": "https://example.com/video.mp4"},
         "prompt": "Summarize this video",
     }
-    assert header(kwargs, "content-type") == "application/json"
+    assert header(request, "content-type") == "application/json"
 
 
 async def test_create_sends_every_option(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """temperature, max_tokens and response_format are sent with their wire names."""
-    mocked_api.post(TASKS, status=202, payload=CREATED)
+    scripted_server.post(TASKS, status=202, payload=CREATED)
     schema = {"type": "object", "properties": {"title": {"type": "string"}}}
-    await mocked_client.tasks.create(
+    await scripted_client.tasks.create(
         video=VideoContext_AssetId(asset_id="asset1"),
         prompt="p",
         temperature=0.0,
         max_tokens=4096,
         response_format=ResponseFormat(json_schema=schema),
     )
-    [(_, _, kwargs)] = calls(mocked_api)
-    assert json_body(kwargs) == {
+    [request] = scripted_server.requests
+    assert request.json() == {
         "video": {"type": "asset_id", "asset_id": "asset1"},
         "prompt": "p",
         "temperature": 0.0,
@@ -74,119 +74,122 @@ async def test_create_sends_every_option(
 
 
 async def test_create_with_base64_video(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """A base64 video is sent tagged base64_string."""
-    mocked_api.post(TASKS, status=202, payload=CREATED)
+    scripted_server.post(TASKS, status=202, payload=CREATED)
     data = base64.b64encode(b"\x00\x01video").decode()
-    await mocked_client.tasks.create(
+    await scripted_client.tasks.create(
         video=VideoContext_Base64String(base64_string=data), prompt="p"
     )
-    [(_, _, kwargs)] = calls(mocked_api)
-    assert json_body(kwargs)["video"] == {"type": "base64_string", "base64_string": data}
+    [request] = scripted_server.requests
+    assert request.json()["video"] == {"type": "base64_string", "base64_string": data}
 
 
 async def test_every_request_carries_key_and_user_agent(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """x-api-key and a User-Agent naming the package go on every request."""
-    mocked_api.get(f"{TASKS}/t1", payload=task_json())
-    await mocked_client.tasks.retrieve("t1")
-    [(_, _, kwargs)] = calls(mocked_api)
-    assert header(kwargs, "x-api-key") == API_KEY
-    assert (header(kwargs, "user-agent") or "").startswith("asyncanalyze/")
+    scripted_server.get(f"{TASKS}/t1", payload=task_json())
+    await scripted_client.tasks.retrieve("t1")
+    [request] = scripted_server.requests
+    assert header(request, "x-api-key") == API_KEY
+    assert (header(request, "user-agent") or "").startswith("asyncanalyze/")
 
 
 async def test_create_sends_an_idempotency_key(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """Each create carries a fresh Idempotency-Key; an explicit key is sent as given."""
-    mocked_api.post(TASKS, status=202, payload=CREATED, repeat=True)
-    await mocked_client.tasks.create(video=URL_VIDEO, prompt="a")
-    await mocked_client.tasks.create(video=URL_VIDEO, prompt="b")
-    await mocked_client.tasks.create(video=URL_VIDEO, prompt="c", idempotency_key="batch-1-item-7")
-    keys = [header(kwargs, "idempotency-key") for _, _, kwargs in calls(mocked_api)]
+    scripted_server.post(TASKS, status=202, payload=CREATED, repeat=True)
+    await scripted_client.tasks.create(video=URL_VIDEO, prompt="a")
+    await scripted_client.tasks.create(video=URL_VIDEO, prompt="b")
+    await scripted_client.tasks.create(
+        video=URL_VIDEO, prompt="c", idempotency_key="batch-1-item-7"
+    )
+    keys = [header(request, "idempotency-key") for request in scripted_server.requests]
     assert keys[0] and keys[1] and keys[0] != keys[1]
     assert keys[2] == "batch-1-item-7"
 
 
 async def test_list_sends_only_given_query(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """list() without arguments sends no query; given ones use the wire names."""
     page = {"data": [task_json()], "page_info": {"page": 1, "total_page": 1}}
-    mocked_api.get(TASKS, payload=page)
-    mocked_api.get(f"{TASKS}?page=2&page_limit=5&status=ready", payload=page)
-    first = await mocked_client.tasks.list()
-    await mocked_client.tasks.list(page=2, page_limit=5, status=AnalyzeTaskStatus.READY)
+    scripted_server.get(TASKS, payload=page, repeat=True)
+    first = await scripted_client.tasks.list()
+    await scripted_client.tasks.list(page=2, page_limit=5, status=AnalyzeTaskStatus.READY)
     assert first.data[0].status == "ready"
-    urls = [url for _, url, _ in calls(mocked_api)]
-    assert urls == [TASKS, f"{TASKS}?page=2&page_limit=5&status=ready"]
+    sent = [(request.path, request.params) for request in scripted_server.requests]
+    assert sent == [(TASKS, None), (TASKS, {"page": 2, "page_limit": 5, "status": "ready"})]
 
 
 async def test_iter_walks_all_pages(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """tasks.iter() yields every task across pages and stops after the last page."""
     for page in (1, 2, 3):
         items = [task_json(task_id=f"t{page}{i}") for i in range(2 if page < 3 else 1)]
-        mocked_api.get(
-            f"{TASKS}?page={page}&page_limit=2&status=ready",
-            payload={"data": items, "page_info": {"page": page, "total_page": 3}},
+        scripted_server.get(
+            TASKS, payload={"data": items, "page_info": {"page": page, "total_page": 3}}
         )
-    ids = [task.task_id async for task in mocked_client.tasks.iter(status="ready", page_limit=2)]
+    ids = [task.task_id async for task in scripted_client.tasks.iter(status="ready", page_limit=2)]
     assert ids == ["t10", "t11", "t20", "t21", "t30"]
-    assert sent_count(mocked_api) == 3
+    assert [request.params for request in scripted_server.requests] == [
+        {"page": page, "page_limit": 2, "status": "ready"} for page in (1, 2, 3)
+    ]
 
 
 async def test_iter_stops_on_short_page_without_totals(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """Without total_page, a page shorter than page_limit is the last one."""
-    mocked_api.get(f"{TASKS}?page=1&page_limit=2", payload={"data": [task_json(), task_json()]})
-    mocked_api.get(f"{TASKS}?page=2&page_limit=2", payload={"data": [task_json()]})
-    assert len([t async for t in mocked_client.tasks.iter(page_limit=2)]) == 3
+    scripted_server.get(TASKS, payload={"data": [task_json(), task_json()]})
+    scripted_server.get(TASKS, payload={"data": [task_json()]})
+    assert len([t async for t in scripted_client.tasks.iter(page_limit=2)]) == 3
 
 
 async def test_delete_accepts_empty_204(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """delete() returns None on 204 with an empty body."""
-    mocked_api.delete(f"{TASKS}/t1", status=204, body=b"")
-    assert await mocked_client.tasks.delete("t1") is None
+    scripted_server.delete(f"{TASKS}/t1", status=204, body=b"")
+    assert await scripted_client.tasks.delete("t1") is None
 
 
 async def test_delete_conflict_and_not_found(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """409 and 404 on delete become ConflictError and NotFoundError, not retried."""
     body = {"error": {"code": "task_processing", "message": "Cannot delete"}}
-    mocked_api.delete(f"{TASKS}/busy", status=409, payload=body)
-    mocked_api.delete(
+    scripted_server.delete(f"{TASKS}/busy", status=409, payload=body)
+    scripted_server.delete(
         f"{TASKS}/gone", status=404, payload={"code": "resource_not_exist", "message": "no"}
     )
     with pytest.raises(ConflictError) as conflict:
-        await mocked_client.tasks.delete("busy")
+        await scripted_client.tasks.delete("busy")
     assert conflict.value.code == "task_processing"
     with pytest.raises(NotFoundError):
-        await mocked_client.tasks.delete("gone")
-    assert sent_count(mocked_api) == 2
+        await scripted_client.tasks.delete("gone")
+    assert scripted_server.sent == 2
 
 
 async def test_request_options_override_headers_query_body(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """RequestOptions adds headers, query parameters and body fields to one call."""
-    mocked_api.post(f"{TASKS}?trace=1", status=202, payload=CREATED)
+    scripted_server.post(TASKS, status=202, payload=CREATED)
     options = RequestOptions(
         additional_headers={"X-Trace": "abc"},
         additional_query_parameters={"trace": "1"},
         additional_body_parameters={"custom_id": "mine"},
     )
-    await mocked_client.tasks.create(video=URL_VIDEO, prompt="p", request_options=options)
-    [(_, _, kwargs)] = calls(mocked_api)
-    assert header(kwargs, "x-trace") == "abc"
-    assert json_body(kwargs)["custom_id"] == "mine"
+    await scripted_client.tasks.create(video=URL_VIDEO, prompt="p", request_options=options)
+    [request] = scripted_server.requests
+    assert header(request, "x-trace") == "abc"
+    assert request.params == {"trace": "1"}
+    assert request.json()["custom_id"] == "mine"
 
 
 GOOD: dict[str, Any] = {"video": URL_VIDEO, "prompt": "p"}
@@ -226,29 +229,29 @@ GOOD: dict[str, Any] = {"video": URL_VIDEO, "prompt": "p"}
     ],
 )
 async def test_create_validation_sends_nothing(
-    mocked_client: AnalyzeAsyncClient,
-    mocked_api: aioresponses,
+    scripted_client: AnalyzeAsyncClient,
+    scripted_server: ScriptedServer,
     overrides: dict[str, Any],
     parameter: str,
 ) -> None:
     """Each rule of create raises InvalidRequestError naming the parameter; zero requests sent."""
     with pytest.raises(InvalidRequestError) as info:
-        await mocked_client.tasks.create(**{**GOOD, **overrides})
+        await scripted_client.tasks.create(**{**GOOD, **overrides})
     assert info.value.parameter == parameter
     assert isinstance(info.value, ValueError)
-    assert sent_count(mocked_api) == 0
+    assert scripted_server.sent == 0
 
 
 async def test_base64_over_30_mib_is_refused_without_decoding(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """A base64 video over 30 MiB of data is refused before sending, with the limit named."""
     too_big = "A" * (((30 * 1024 * 1024) // 3 + 1) * 4)
     with pytest.raises(InvalidRequestError, match="30 MiB"):
-        await mocked_client.tasks.create(
+        await scripted_client.tasks.create(
             video=VideoContext_Base64String(base64_string=too_big), prompt="p"
         )
-    assert sent_count(mocked_api) == 0
+    assert scripted_server.sent == 0
 
 
 @pytest.mark.parametrize(
@@ -263,41 +266,42 @@ async def test_base64_over_30_mib_is_refused_without_decoding(
     ],
 )
 async def test_list_validation_sends_nothing(
-    mocked_client: AnalyzeAsyncClient,
-    mocked_api: aioresponses,
+    scripted_client: AnalyzeAsyncClient,
+    scripted_server: ScriptedServer,
     kwargs: dict[str, Any],
     parameter: str,
 ) -> None:
     """page >= 1, page_limit 1..50 and a known status are checked before sending."""
     with pytest.raises(InvalidRequestError) as info:
-        await mocked_client.tasks.list(**kwargs)
+        await scripted_client.tasks.list(**kwargs)
     assert info.value.parameter == parameter
-    assert sent_count(mocked_api) == 0
+    assert scripted_server.sent == 0
 
 
 @pytest.mark.parametrize("task_id", ["../x", "a/b", ""])
 async def test_bad_task_ids_send_nothing(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses, task_id: str
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer, task_id: str
 ) -> None:
     """retrieve/delete/await_result refuse path-changing ids before any request."""
     for call in (
-        mocked_client.tasks.retrieve,
-        mocked_client.tasks.delete,
-        mocked_client.tasks.await_result,
+        scripted_client.tasks.retrieve,
+        scripted_client.tasks.delete,
+        scripted_client.tasks.await_result,
     ):
         with pytest.raises(InvalidRequestError):
             await call(task_id)
-    assert sent_count(mocked_api) == 0
+    assert scripted_server.sent == 0
 
 
 async def test_escaped_task_id_stays_in_one_segment(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """An id with ? and # is percent-escaped into the path, not read as query or fragment."""
-    mocked_api.get(f"{TASKS}/a%3Fb%23c", payload=task_json(task_id="a?b#c"))
-    await mocked_client.tasks.retrieve("a?b#c")
-    [(_, url, _)] = calls(mocked_api)
-    assert url == f"{TASKS}/a%3Fb%23c"
+    scripted_server.get(f"{TASKS}/a%3Fb%23c", payload=task_json(task_id="a?b#c"))
+    await scripted_client.tasks.retrieve("a?b#c")
+    [request] = scripted_server.requests
+    assert request.path == f"{TASKS}/a%3Fb%23c"
+    assert str(request.url).endswith(f"{TASKS}/a%3Fb%23c")
 
 
 # -- the task a response names must be the task asked for ---------------------------------------
@@ -306,37 +310,37 @@ OTHER = "aaaaaaaaaaaaaaaaaaaaaaaa"
 
 
 async def test_retrieve_refuses_another_tasks_answer(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """A retrieve of t1 answered with another task (a confused cache or proxy) is a malformed
     response: ResponseValidationError with the raw body, not the other task."""
     body = task_json(task_id=OTHER)
-    mocked_api.get(f"{TASKS}/t1", payload=body)
+    scripted_server.get(f"{TASKS}/t1", payload=body)
     with pytest.raises(ResponseValidationError, match="t1") as info:
-        await mocked_client.tasks.retrieve("t1")
+        await scripted_client.tasks.retrieve("t1")
     assert json.loads(info.value.body) == body
     assert info.value.status_code == 200
 
 
 async def test_await_result_never_returns_another_tasks_result(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """await_result('t1') used to return another task's ready result; now the wait ends with
     ResponseValidationError."""
-    mocked_api.get(f"{TASKS}/t1", payload=task_json(task_id=OTHER), repeat=True)
+    scripted_server.get(f"{TASKS}/t1", payload=task_json(task_id=OTHER), repeat=True)
     with pytest.raises(ResponseValidationError):
-        await mocked_client.tasks.await_result("t1")
+        await scripted_client.tasks.await_result("t1")
 
 
 async def test_webhook_triggered_retrieve_checks_the_id_too(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """The retrieve a webhook event triggers is held to the same rule."""
-    mocked_api.get(f"{TASKS}/t1", payload=task_json("processing", task_id="t1"))
-    mocked_api.get(f"{TASKS}/t1", payload=task_json(task_id=OTHER), repeat=True)
+    scripted_server.get(f"{TASKS}/t1", payload=task_json("processing", task_id="t1"))
+    scripted_server.get(f"{TASKS}/t1", payload=task_json(task_id=OTHER), repeat=True)
     policy = PollPolicy(initial_delay=3600.0, max_delay=3600.0)
-    wait = asyncio.create_task(mocked_client.tasks.await_result("t1", poll_policy=policy))
-    while sent_count(mocked_api) < 1:
+    wait = asyncio.create_task(scripted_client.tasks.await_result("t1", poll_policy=policy))
+    while scripted_server.sent < 1:
         await asyncio.sleep(0)
     event = parse_event(
         json.dumps(
@@ -348,27 +352,29 @@ async def test_webhook_triggered_retrieve_checks_the_id_too(
             }
         ).encode()
     )
-    assert mocked_client.tasks.deliver_webhook_event(event)
+    assert scripted_client.tasks.deliver_webhook_event(event)
     with pytest.raises(ResponseValidationError):
         await wait
 
 
 async def test_the_id_is_compared_without_regard_to_case(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer
 ) -> None:
     """Ids are hex: a server that answers an upper-case request with the canonical lower-case
     id has answered the same task."""
-    mocked_api.get(f"{TASKS}/{OTHER.upper()}", payload=task_json(task_id=OTHER))
-    assert (await mocked_client.tasks.retrieve(OTHER.upper())).task_id == OTHER
+    scripted_server.get(f"{TASKS}/{OTHER.upper()}", payload=task_json(task_id=OTHER))
+    assert (await scripted_client.tasks.retrieve(OTHER.upper())).task_id == OTHER
 
 
 @pytest.mark.parametrize("task_id", ["", " ", "../x", "a/b", "\ud800", "x\r\n"])
 async def test_create_refuses_a_task_id_no_request_could_use(
-    mocked_client: AnalyzeAsyncClient, mocked_api: aioresponses, task_id: str
+    scripted_client: AnalyzeAsyncClient, scripted_server: ScriptedServer, task_id: str
 ) -> None:
     """A create answer whose task_id could never be retrieved (empty, a path, not text) is a
     malformed response, raised at create instead of at the first poll. (A lone surrogate is
     already refused by orjson's decoder, when the [speed] extra is installed.)"""
-    mocked_api.post(TASKS, status=202, body=json.dumps({"task_id": task_id, "status": "queued"}))
+    scripted_server.post(
+        TASKS, status=202, body=json.dumps({"task_id": task_id, "status": "queued"})
+    )
     with pytest.raises(ResponseValidationError, match=r"task_id|surrogate"):
-        await mocked_client.tasks.create(video=URL_VIDEO, prompt="p")
+        await scripted_client.tasks.create(video=URL_VIDEO, prompt="p")
