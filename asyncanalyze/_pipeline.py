@@ -25,6 +25,7 @@ from yarl import URL
 from ._config import RequestOptions
 from ._errors import APIConnectionError, APIStatusError, ClientStateError, InvalidRequestError
 from ._protocol import (
+    API_KEY_HEADER,
     ROUTE_METHODS,
     RawResponse,
     Request,
@@ -60,7 +61,7 @@ class Pipeline:
         self._close_hooks: list[tuple[CloseHook, CloseHook]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         headers = {
-            "x-api-key": settings.api_key,
+            API_KEY_HEADER: settings.api_key,
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
             # The aiohttp transport inflates these itself, bounded (see _inflate).

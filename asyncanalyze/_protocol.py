@@ -37,6 +37,7 @@ from ._json import loads as _loads
 from ._models import AnalyzeTaskResponse, CancelAnalyzeTaskResponse, CreateAnalyzeTaskResponse
 
 __all__ = [
+    "API_KEY_HEADER",
     "ROUTE_METHODS",
     "RateLimitHeaders",
     "RawResponse",
@@ -101,6 +102,10 @@ ROUTE_METHODS: Final = {
 }
 
 
+# The header that carries the API key: sent by the pipeline, never shown by a repr.
+API_KEY_HEADER: Final = "x-api-key"
+
+
 class Request(NamedTuple):
     """One HTTP request, built once and sent (and re-sent on a retry) as it is; immutable.
 
@@ -123,6 +128,18 @@ class Request(NamedTuple):
     def json(self) -> Any:
         """The decoded JSON body (None without one): what a test transport usually wants."""
         return None if self.body is None else _loads(self.body)
+
+    def __repr__(self) -> str:
+        # A request is logged, asserted on and printed by tests; its key never is.
+        headers = {
+            name: "<redacted>" if name.lower() == API_KEY_HEADER else value
+            for name, value in self.headers.items()
+        }
+        return (
+            f"Request(route={self.route!r}, method={self.method!r}, path={self.path!r},"
+            f" url={self.url!r}, headers={headers!r}, params={self.params!r},"
+            f" body={self.body!r}, timeout={self.timeout!r}, idempotent={self.idempotent!r})"
+        )
 
 
 @attrs.frozen(slots=True)

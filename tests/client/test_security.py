@@ -29,13 +29,16 @@ from asyncanalyze import (
     APIConnectionError,
     AuthenticationError,
     InvalidRequestError,
+    MockTransport,
     NotFoundError,
+    RawResponse,
+    Request,
     RequestOptions,
     VideoContext_Url,
 )
 from asyncanalyze.cli import main
 from asyncanalyze.emulator import Emulator, FaultConfig
-from asyncanalyze.testing import emulator_client
+from asyncanalyze.testing import emulator_client, json_response
 
 from .._served import ThreadedEmulator
 from ..conftest import BASE_URL
@@ -149,6 +152,26 @@ def test_key_never_in_configuration_errors() -> None:
         with pytest.raises(InvalidRequestError) as info:
             AnalyzeAsyncClient(**kwargs)  # type: ignore[arg-type]
         assert SECRET not in renderings(info.value)
+
+
+async def test_key_never_in_what_a_transport_is_handed() -> None:
+    """A test transport sees every Request (and may print or log it): the key header is sent,
+    but no repr, str or log line of the request shows it."""
+    seen: list[Request] = []
+
+    def handler(request: Request) -> RawResponse:
+        seen.append(request)
+        return json_response(404, {"code": "not_found", "message": "no such task"})
+
+    client = AnalyzeAsyncClient(api_key=SECRET, transport=MockTransport(handler))
+    async with client:
+        with pytest.raises(NotFoundError):
+            await client.tasks.retrieve("t1")
+    (request,) = seen
+    assert request.headers["x-api-key"] == SECRET
+    for shown in (repr(request), str(request), f"{request}", repr(seen), repr(client.settings)):
+        assert SECRET not in shown
+    assert "<redacted>" in repr(request)
 
 
 @pytest.mark.parametrize(

@@ -215,10 +215,10 @@ async def test_journal_resumes_without_creating_twice(
     journal = tmp_path / "batch.sqlite3"
     requests = list(requests_for(12, tag="j"))
     async with scaled_client(sped_up_emulator) as client:
-        first_run = 0
-        async for _ in client.tasks.analyze_many(requests, concurrency=12, journal=journal):
-            first_run += 1
-            if first_run == 4:
+        first_run: list[int] = []
+        async for outcome in client.tasks.analyze_many(requests, concurrency=12, journal=journal):
+            first_run.append(outcome.index)
+            if len(first_run) == 4:
                 break
         assert sped_up_emulator.stats()["creates"] == 12
         progress: list[BatchProgress] = []
@@ -229,7 +229,10 @@ async def test_journal_resumes_without_creating_twice(
             )
         ]
     assert sorted(o.index for o in second) == list(range(12))
-    assert sum(o.from_journal for o in second) == 4
+    # What the first run yielded comes back from the journal; so may a task that ended while
+    # that run was being left (it was journaled, just never yielded).
+    from_journal = {o.index for o in second if o.from_journal}
+    assert set(first_run) <= from_journal
     # Progress tells the 12 tasks of the first run apart from new ones: none was created.
     last = progress[-1]
     assert (last.created, last.resumed, last.ready + last.failed) == (0, 12, 12)
