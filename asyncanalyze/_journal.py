@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import secrets
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from os import PathLike
@@ -179,6 +181,23 @@ def connect(path: str) -> sqlite3.Connection:
 
 
 def _open(path: str, owner: JournalOwner | None) -> tuple[sqlite3.Connection, str]:
+    """``_open_once``, started again while another opener holds the file: SQLite skips its
+    busy handler where waiting could deadlock (switching a new file to WAL while others open
+    it), so such a "locked" is retried here, up to BUSY_TIMEOUT in all."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            return _open_once(path, owner)
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+            if code not in {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}:
+                raise
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(random.uniform(0.005, 0.05))  # an executor thread, never the loop
+
+
+def _open_once(path: str, owner: JournalOwner | None) -> tuple[sqlite3.Connection, str]:
     connection = connect(path)
     try:
         # Look before writing anything: another program's database must stay untouched.

@@ -329,6 +329,7 @@ class LyingServer:
 
     def __init__(self, ids: list[str], *, stuck: str | None, lying: bool, ready_after: float):
         self.ids, self.stuck, self.lying = ids, stuck, lying
+        self.released = asyncio.Event()
         self.ready_at = time.monotonic() + ready_after
         self.requests: collections.Counter[str] = collections.Counter()
 
@@ -352,7 +353,7 @@ class LyingServer:
         self.requests["retrieve"] += 1
         task_id = request.match_info["task_id"]
         if task_id == self.stuck:
-            await asyncio.Event().wait()  # never answers; the client's timeout gives up
+            await self.released.wait()  # never answers; the client's timeout gives up
         return web.json_response(self.task(task_id, full=True))
 
     async def list_tasks(self, request: web.Request) -> web.Response:
@@ -385,6 +386,8 @@ class LyingServer:
         try:
             yield f"http://127.0.0.1:{port}/v1.3"
         finally:
+            # A handler still hanging would hold the shutdown for aiohttp's 60 s grace period.
+            self.released.set()
             await runner.cleanup()
 
 
