@@ -51,7 +51,7 @@ def _deprecated_setter(name: str) -> property:
             stacklevel=2,
         )
         pipeline = self._pipeline
-        pipeline.settings = attrs.evolve(pipeline.settings, **{name: value})
+        pipeline.replace_settings(attrs.evolve(pipeline.settings, **{name: value}))
 
     return property(get, set_, doc=f"``settings.{name}``.")
 

@@ -30,6 +30,7 @@ from ._protocol import (
     RawResponse,
     Request,
     Route,
+    SentHeaders,
     encode_json,
     error_for_response,
     exhausted_quota,
@@ -69,13 +70,19 @@ class Pipeline:
             **settings.default_headers,
         }
         # Built once per client: the common request sends one of these two as they are.
-        self.headers: Final = headers
-        self.json_headers: Final = {**headers, "Content-Type": "application/json"}
+        self.headers: Final = SentHeaders(headers)
+        self.json_headers: Final = self.headers.merged({"Content-Type": "application/json"})
         self.gate = RateGate(
             self.clock, settings.sleep, max_pause=settings.retry_policy.max_retry_after
         )
         if settings.creates_per_minute is not None:
             self.gate.limit(Route.CREATE, settings.creates_per_minute)
+
+    def replace_settings(self, settings: ClientSettings) -> None:
+        """The client's deprecated setters: requests, retries and gate waits from now on use
+        ``settings``."""
+        self.settings = settings
+        self.gate.retune(settings.sleep, max_pause=settings.retry_policy.max_retry_after)
 
     # -- what resources read -------------------------------------------------------------------
 
@@ -178,16 +185,16 @@ class Pipeline:
             if options.additional_body_parameters and body is not None:
                 body = {**body, **options.additional_body_parameters}
             if options.additional_headers:
-                headers = {**headers, **options.additional_headers}
+                headers = headers.merged(options.additional_headers)
         idempotent = route is not Route.CREATE
-        if idempotency_key is not None:
-            # An Idempotency-Key passed in request_options is the one sent (the caller's
-            # own headers win), and either makes the create safe to retry.
-            if not any(name.lower() == "idempotency-key" for name in headers):
-                headers = {**headers, "Idempotency-Key": idempotency_key}
-            idempotent = True
-        elif not idempotent:
-            idempotent = any(name.lower() == "idempotency-key" for name in headers)
+        if idempotency_key is not None or not idempotent:
+            has_key = any(name.lower() == "idempotency-key" for name in headers)
+            if idempotency_key is not None and not has_key:
+                # An Idempotency-Key passed in request_options is the one sent (the caller's
+                # own headers win), and either makes the create safe to retry.
+                headers = headers.merged({"Idempotency-Key": idempotency_key})
+                has_key = True
+            idempotent = idempotent or has_key
         return Request(
             route,
             ROUTE_METHODS[route],

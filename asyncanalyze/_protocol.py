@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any, Final, NamedTuple, Protocol, TypeVar
+from typing import Any, Final, NamedTuple, NoReturn, Protocol, TypeVar
 from urllib.parse import quote
 
 import attrs
@@ -43,6 +43,7 @@ __all__ = [
     "RawResponse",
     "Request",
     "Route",
+    "SentHeaders",
     "advised_wait",
     "cancel_path",
     "decode",
@@ -106,6 +107,35 @@ ROUTE_METHODS: Final = {
 API_KEY_HEADER: Final = "x-api-key"
 
 
+def _read_only(self: object, *_: object, **__: object) -> NoReturn:
+    raise TypeError("a Request's headers cannot be changed: build another Request")
+
+
+class SentHeaders(dict[str, str]):
+    """A request's headers: read-only (one dict is shared by every request of a client) and
+    shown without the API key, so printing a Request, a tuple of them, ``_asdict()`` or a
+    pytest diff never reveals it. A dict underneath, so aiohttp copies it at C speed."""
+
+    __slots__ = ()
+
+    __setitem__ = __delitem__ = _read_only
+    clear = pop = popitem = setdefault = update = __ior__ = _read_only
+
+    def __repr__(self) -> str:
+        shown = {
+            name: "<redacted>" if name.lower() == API_KEY_HEADER else value
+            for name, value in self.items()
+        }
+        return f"SentHeaders({shown!r})"
+
+    def merged(self, extra: Mapping[str, str]) -> SentHeaders:
+        return SentHeaders({**self, **extra})
+
+    def __reduce__(self) -> tuple[type[SentHeaders], tuple[dict[str, str]]]:
+        # copy, deepcopy and pickle rebuild it whole instead of item by item.
+        return SentHeaders, (dict(self),)
+
+
 class Request(NamedTuple):
     """One HTTP request, built once and sent (and re-sent on a retry) as it is; immutable.
 
@@ -119,7 +149,7 @@ class Request(NamedTuple):
     method: str
     path: str
     url: URL
-    headers: Mapping[str, str]
+    headers: SentHeaders
     params: Mapping[str, Any] | None = None
     body: bytes | None = None
     timeout: float = DEFAULT_TIMEOUT
@@ -128,18 +158,6 @@ class Request(NamedTuple):
     def json(self) -> Any:
         """The decoded JSON body (None without one): what a test transport usually wants."""
         return None if self.body is None else _loads(self.body)
-
-    def __repr__(self) -> str:
-        # A request is logged, asserted on and printed by tests; its key never is.
-        headers = {
-            name: "<redacted>" if name.lower() == API_KEY_HEADER else value
-            for name, value in self.headers.items()
-        }
-        return (
-            f"Request(route={self.route!r}, method={self.method!r}, path={self.path!r},"
-            f" url={self.url!r}, headers={headers!r}, params={self.params!r},"
-            f" body={self.body!r}, timeout={self.timeout!r}, idempotent={self.idempotent!r})"
-        )
 
 
 @attrs.frozen(slots=True)

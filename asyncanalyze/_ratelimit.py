@@ -69,6 +69,11 @@ class RateGate:
         self._closing: asyncio.Future[None] | None = None
         self._closed = False
 
+    def retune(self, sleep: Sleep, *, max_pause: float) -> None:
+        """New settings (the client's deprecated setters): later waits use them."""
+        self._sleep = sleep
+        self._max_pause = max_pause
+
     # -- the senders' side ---------------------------------------------------------------------
 
     def admit(self, route: Hashable) -> bool:

@@ -197,6 +197,13 @@ class PollScheduler:
 
     # -- registering waits --------------------------------------------------------------------
 
+    def retune(self, sleep: Sleep, bulk_threshold: int, bulk_interval: float) -> None:
+        """Settings changed through the client's deprecated setters: the loop's next turn
+        uses them."""
+        self._sleep = sleep
+        self.bulk_threshold = bulk_threshold
+        self.bulk_interval = bulk_interval
+
     def register(
         self,
         task_id: str,

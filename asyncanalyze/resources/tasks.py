@@ -291,6 +291,10 @@ class TasksClient:
                 clock_is_loop_time=settings.clock is None,
             )
             self._scheduler = scheduler
+        else:
+            # Cheap, and what makes a setting assigned on the client reach later waits.
+            settings = requester.settings
+            scheduler.retune(settings.sleep, settings.bulk_threshold, settings.bulk_interval)
         return scheduler
 
     async def _list_for_sweep(

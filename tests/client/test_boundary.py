@@ -229,6 +229,28 @@ def test_assigning_a_client_attribute_warns_and_still_applies() -> None:
         client.bulk_interval = math.nan
 
 
+async def test_an_assigned_sleep_and_retry_policy_reach_the_next_retries(
+    recorded_sleep: RecordingSleep,
+) -> None:
+    """Assigned after the client has sent requests, the new sleep and retry policy are what
+    the following retries use (as before the settings became one value)."""
+    seen, transport = answers(
+        json_response(200, task_json()),
+        json_response(500),
+        json_response(200, task_json()),
+    )
+    client = AnalyzeAsyncClient(api_key="k", transport=transport, clock=recorded_sleep.clock)
+    async with client:
+        await client.tasks.retrieve("t1")
+        with pytest.warns(DeprecationWarning):
+            client.sleep = recorded_sleep
+        with pytest.warns(DeprecationWarning):
+            client.retry_policy = RetryPolicy(wait=tenacity.wait_fixed(7))
+        await client.tasks.retrieve("t1")
+    assert len(seen) == 3
+    assert recorded_sleep.waits == [7.0]
+
+
 # -- retries in tenacity's terms --------------------------------------------------------------
 
 

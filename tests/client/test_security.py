@@ -7,6 +7,7 @@ the emulator is private by default.
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import logging
 import socket
@@ -169,9 +170,30 @@ async def test_key_never_in_what_a_transport_is_handed() -> None:
             await client.tasks.retrieve("t1")
     (request,) = seen
     assert request.headers["x-api-key"] == SECRET
-    for shown in (repr(request), str(request), f"{request}", repr(seen), repr(client.settings)):
-        assert SECRET not in shown
+    shown = (repr(request), str(request), repr(tuple(request)), repr(request._asdict()))
+    for text in (*shown, repr(copy.deepcopy(request)), repr(client.settings)):
+        assert SECRET not in text
     assert "<redacted>" in repr(request)
+
+
+async def test_a_request_s_headers_cannot_be_changed_by_a_transport() -> None:
+    """Every request of a client starts from one set of headers: a transport that writes into
+    one Request's headers must not change what later requests send."""
+    seen: list[Request] = []
+
+    def handler(request: Request) -> RawResponse:
+        seen.append(request)
+        with pytest.raises(TypeError):
+            request.headers["x-api-key"] = "someone-else"  # type: ignore[index]
+        with pytest.raises(TypeError):
+            request.headers.update({"x-api-key": "someone-else"})
+        return json_response(404, {"code": "not_found", "message": "no such task"})
+
+    async with AnalyzeAsyncClient(api_key=SECRET, transport=MockTransport(handler)) as client:
+        for _ in range(2):
+            with pytest.raises(NotFoundError):
+                await client.tasks.retrieve("t1")
+    assert [request.headers["x-api-key"] for request in seen] == [SECRET, SECRET]
 
 
 @pytest.mark.parametrize(
