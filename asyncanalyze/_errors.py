@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from ._models import AnalyzeTaskResponse
 
 __all__ = [
+    "CLIENT_CLOSED_MESSAGE",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -66,6 +67,8 @@ __all__ = [
 ]
 
 
+# What every call on a closed client raises, whichever layer notices first.
+CLIENT_CLOSED_MESSAGE: Final = "this AnalyzeAsyncClient is closed; create a new one"
 # Enough for any error document and a useful look at a malformed one; a thousand failed
 # outcomes then hold at most 64 MiB of bodies, not a thousand copies of a huge answer.
 KEPT_BODY_BYTES: Final = 64 * 1024

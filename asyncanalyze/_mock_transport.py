@@ -19,7 +19,7 @@ from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ._errors import ClientStateError
+from ._errors import CLIENT_CLOSED_MESSAGE, ClientStateError
 from ._protocol import RawResponse, Request, encode_json
 
 __all__ = ["Handler", "MockTransport", "json_response"]
@@ -60,7 +60,7 @@ class MockTransport:
 
     async def send(self, request: Request) -> RawResponse:
         if self._closed:
-            raise ClientStateError("this AnalyzeAsyncClient is closed; create a new one")
+            raise ClientStateError(CLIENT_CLOSED_MESSAGE)
         answer = self._handler(request)
         if inspect.isawaitable(answer):
             answer = await answer

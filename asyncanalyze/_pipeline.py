@@ -23,7 +23,13 @@ import attrs
 from yarl import URL
 
 from ._config import RequestOptions
-from ._errors import APIConnectionError, APIStatusError, ClientStateError, InvalidRequestError
+from ._errors import (
+    CLIENT_CLOSED_MESSAGE,
+    APIConnectionError,
+    APIStatusError,
+    ClientStateError,
+    InvalidRequestError,
+)
 from ._protocol import (
     API_KEY_HEADER,
     ROUTE_METHODS,
@@ -119,7 +125,7 @@ class Pipeline:
     def bind_loop(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
         if self.closed:
-            raise ClientStateError("this AnalyzeAsyncClient is closed; create a new one")
+            raise ClientStateError(CLIENT_CLOSED_MESSAGE)
         if self._loop is None:
             self._loop = loop
         elif self._loop is not loop:

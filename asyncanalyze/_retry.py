@@ -151,7 +151,8 @@ class RetryPolicy:
     uniform(0, min(max_delay, initial_delay * 2**n)); a server's ``Retry-After`` replaces the
     computed wait, and above ``max_retry_after`` the error is raised at once instead, because
     waiting less than the server asked only earns another 429. ``max_retries`` real failures
-    and ``max_rate_limit_retries`` 429s may be retried; ``max_retries=0`` retries nothing.
+    and ``max_rate_limit_retries`` 429s may be retried; ``max_retries=0`` retries nothing,
+    429s included, whatever ``stop`` says.
 
     ``wait``, ``stop`` and ``retry`` are tenacity objects (``tenacity.wait_*``, ``stop_*``,
     ``retry_*``, combinable with ``+``, ``|`` and ``&``); each left out is built from the
@@ -215,8 +216,8 @@ async def retry_after_failure(
     policy: RetryPolicy,
     sleep: Sleep,
 ) -> T:
-    """Try ``attempt(request, attempt_number)`` again after ``first_error`` (its first try's), as ``policy``
-    says; raise the last error when it is not retryable or the retries are spent.
+    """Try ``attempt(request, attempt_number)`` again after ``first_error``, as ``policy`` says;
+    raise the last error when it is not retryable or the retries are spent.
 
     tenacity's loop run from the second try on, with its own state and strategies: the
     first try, made outside, is recorded as attempt 1 rather than replayed.

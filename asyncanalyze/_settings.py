@@ -115,9 +115,10 @@ def _check_headers(headers: Mapping[str, str]) -> None:
 class ClientSettings:
     """A client's configuration (see :class:`AnalyzeAsyncClient` for each option).
 
-    Build one with :meth:`resolve` (what the client does), or change one with
-    ``attrs.evolve(settings, ...)``: both check every value. The API key is left out of
-    the repr.
+    Build one with :meth:`resolve` (what the client does): it checks every value, the API key
+    and base URL (with their environment fallbacks) included. ``attrs.evolve(settings, ...)``
+    checks every other value again; give it a key or URL only through ``resolve``. The API key
+    is left out of the repr (``attrs.asdict`` includes it: it is yours to keep).
     """
 
     api_key: str = attrs.field(repr=False)
@@ -140,7 +141,8 @@ class ClientSettings:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def __attrs_post_init__(self) -> None:
-        # One home for every check of a client option; numbers are stored as floats.
+        # One home for the checks of the client's options (the key and URL: resolve); numbers
+        # are stored as floats.
         set_ = object.__setattr__
         set_(self, "timeout", check_positive("timeout", self.timeout))
         set_(self, "connect_timeout", check_positive("connect_timeout", self.connect_timeout))

@@ -21,6 +21,7 @@ from typing import Protocol, runtime_checkable
 import aiohttp
 
 from ._errors import (
+    CLIENT_CLOSED_MESSAGE,
     KEPT_BODY_BYTES,
     APIConnectionError,
     APITimeoutError,
@@ -79,7 +80,7 @@ class AiohttpTransport:
         session = self._session
         if self._closed:
             # A retry that wakes after aclose() must not quietly open a new pool.
-            raise ClientStateError("this AnalyzeAsyncClient is closed; create a new one")
+            raise ClientStateError(CLIENT_CLOSED_MESSAGE)
         if session is None:
             # Created on first use so it binds to the loop that actually runs the requests.
             connector = aiohttp.TCPConnector(

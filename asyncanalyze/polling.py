@@ -56,6 +56,7 @@ from typing import Any, Final
 from . import _sweep
 from ._config import PollPolicy
 from ._errors import (
+    CLIENT_CLOSED_MESSAGE,
     AnalyzeError,
     APIConnectionError,
     APIStatusError,
@@ -87,6 +88,7 @@ DEFAULT_BULK_THRESHOLD: Final = 8
 # which keeps detection under 10 s while a 1,000-task batch costs ~1 request per 50 tasks
 # per sweep.
 DEFAULT_BULK_INTERVAL: Final = 8.0
+# Kept for code that imported it from here; the sweep's page size lives in _sweep.
 SWEEP_PAGE_LIMIT: Final = _sweep.PAGE_LIMIT
 # Retrieves of finished tasks run concurrently, but not as a burst of thousands at once.
 _SWEEP_RETRIEVE_CONCURRENCY: Final = 32
@@ -215,7 +217,7 @@ class PollScheduler:
     ) -> Wait:
         """Start waiting on ``task_id``; the returned wait's future settles when it ends."""
         if self._closed:
-            raise ClientStateError("this client is closed; create a new one")
+            raise ClientStateError(CLIENT_CLOSED_MESSAGE)
         loop = asyncio.get_running_loop()
         now = self._clock()
         wait = Wait(

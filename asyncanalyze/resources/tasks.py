@@ -1,4 +1,5 @@
-"""``client.tasks``: the four endpoints of /analyze/tasks plus waiting and paging helpers."""
+"""``client.tasks``: the endpoints of /analyze/tasks (create, list, retrieve, delete, cancel)
+plus waiting and paging helpers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import functools
 import math
 import uuid
+import warnings
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Sequence
 from os import PathLike
 from typing import Any
@@ -64,6 +66,15 @@ class TasksClient:
     """Analysis tasks: create, list, retrieve, delete, cancel, and wait for results."""
 
     def __init__(self, requester: Requester) -> None:
+        pipeline = getattr(requester, "_pipeline", None)
+        if pipeline is not None and not hasattr(requester, "request"):
+            # TasksClient(client) is how it was built before resources saw only a Requester.
+            warnings.warn(
+                "TasksClient(client) is deprecated: use client.tasks",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            requester = pipeline
         self._requester = requester
         self._scheduler: PollScheduler | None = None
         # analyze_many runs with cancel_on_exit: their tasks are canceled before the client

@@ -32,6 +32,7 @@ from asyncanalyze import (
     Request,
     RetryPolicy,
     Route,
+    TasksClient,
     Transport,
     VideoContext_Url,
 )
@@ -249,6 +250,18 @@ async def test_an_assigned_sleep_and_retry_policy_reach_the_next_retries(
         await client.tasks.retrieve("t1")
     assert len(seen) == 3
     assert recorded_sleep.waits == [7.0]
+
+
+async def test_a_tasks_client_built_from_a_client_still_works_and_warns(
+    recorded_sleep: RecordingSleep,
+) -> None:
+    """TasksClient(client), the way it was built before resources saw only a requester."""
+    seen, transport = answers(json_response(200, task_json()))
+    async with new_client(transport, recorded_sleep) as client:
+        with pytest.warns(DeprecationWarning, match="client.tasks"):
+            tasks = TasksClient(client)  # type: ignore[arg-type]
+        assert (await tasks.retrieve("t1")).task_id == "t1"
+    assert [request.route for request in seen] == [Route.RETRIEVE]
 
 
 # -- retries in tenacity's terms --------------------------------------------------------------
