@@ -7,9 +7,10 @@ they are walked: a task that finishes drops out and every later task moves up a 
 that sat at the top of page k+1 may be fetched on neither page. A task of ours missing from a
 list therefore only counts as ended when its ``created_at`` (known from an earlier look) lies
 inside the span a fetched page covered, or beyond either end of a fully walked list; one that
-falls between two pages' spans may just have shifted, and waits for the next sweep instead of
-costing a retrieve that would find it still running. Tasks never seen yet (no ``created_at``)
-count as ended only when every list was walked to its end.
+falls between two pages' spans may just have shifted, and is reported as such (the scheduler
+looks for it again next sweep, and polls it on its own if it is in a seam twice running).
+Tasks never seen yet (no ``created_at``) count as
+ended only when every list was walked to its end.
 
 A server that repeats pages, or pages for ever, cannot make a walk endless: it stops after a
 few repeated pages (``_paging.MAX_PAGE_REPEATS``) and after ``max_pages`` requests, and the tasks it did not reach are reported
@@ -42,12 +43,14 @@ PAGE_CONCURRENCY: Final = 8
 class SweepScan:
     """What one walk learnt about the waited tasks."""
 
-    __slots__ = ("ended", "pages", "seen", "unfiltered_missed", "unknown")
+    __slots__ = ("ended", "pages", "seen", "shifted", "unfiltered_missed", "unknown")
 
     def __init__(self) -> None:
         self.seen: dict[str, AnalyzeTaskResponse] = {}  # ours, listed as in progress
         self.ended: set[str] = set()  # ours, certainly out of the lists: retrieve them
         self.unknown: set[str] = set()  # ours, beyond what the walk could reach
+        # Ours, missing but maybe only moved between two fetched pages.
+        self.shifted: set[str] = set()
         self.pages = 0
         self.unfiltered_missed = False
 
@@ -155,7 +158,9 @@ class _Walk:
             self._result.unknown.add(task_id)
         elif all(verdicts):
             self._result.ended.add(task_id)
-        # Otherwise it may have shifted between two pages: the next sweep looks again.
+        else:
+            # It may have shifted between two pages: the scheduler decides (see SweepScan).
+            self._result.shifted.add(task_id)
 
     async def _walk(self, status: str) -> _Coverage:
         coverage = _Coverage()
