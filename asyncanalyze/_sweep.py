@@ -79,7 +79,10 @@ class _Coverage:
         None: the walk stopped before reaching it."""
         if self.top is None or created_at >= self.top:
             return True if self.complete or self.top is not None else None
-        if any(oldest <= created_at <= newest for oldest, newest in self.spans):
+        # Strictly inside: created_at is only as precise as the server writes it (seconds in
+        # the API's examples), so a task stamped like a page's first or last item may sit on
+        # the neighbouring page, moved there, not finished.
+        if any(oldest < created_at < newest for oldest, newest in self.spans):
             return True
         if self.bottom is not None and created_at < self.bottom:
             return True
