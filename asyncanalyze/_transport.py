@@ -166,7 +166,7 @@ class AiohttpTransport:
                 if ok:
                     raise ResponseValidationError(str(exc), body=raw, status_code=status) from None
                 return raw
-            body, complete = await _inflate_at_most(response.content, inflater, limit)
+            body, complete = await _read_at_most(response.content, limit, inflater)
         else:
             declared = response.content_length
             if declared is not None and declared <= limit:
@@ -190,40 +190,30 @@ class AiohttpTransport:
             await asyncio.sleep(0)
 
 
-async def _read_at_most(content: aiohttp.StreamReader, limit: int) -> tuple[bytes, bool]:
-    """The body and True if it ends within ``limit`` bytes; else its first
-    ``min(limit, KEPT_BODY_BYTES)`` bytes and False.
+async def _read_at_most(
+    content: aiohttp.StreamReader, limit: int, inflater: BoundedInflater | None = None
+) -> tuple[bytes, bool]:
+    """The body (inflated, with an ``inflater``) and True if it ends within ``limit`` bytes;
+    else its first ``min(limit, KEPT_BODY_BYTES)`` bytes and False.
 
-    One buffered chunk at a time, never a join of the whole buffer, so at most one network
-    chunk beyond the limit is ever held.
+    One network chunk at a time, never a join of the whole buffer: at most one chunk beyond
+    the limit is ever held, and an inflater never yields more than ``limit + 1`` bytes,
+    whatever the compression ratio.
     """
     chunks: list[bytes] = []
     size = 0
     while True:
-        chunk = await content.readany()
-        if not chunk:
-            return b"".join(chunks), True
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            return _head(chunks, min(limit, KEPT_BODY_BYTES)), False
-
-
-async def _inflate_at_most(
-    content: aiohttp.StreamReader, inflater: BoundedInflater, limit: int
-) -> tuple[bytes, bool]:
-    """Like ``_read_at_most``, counting inflated bytes: never more than ``limit + 1`` of them
-    are produced, whatever the compression ratio."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        compressed = await content.readany()
-        piece = inflater.feed(compressed, limit - size + 1) if compressed else inflater.flush()
-        chunks.append(piece)
-        size += len(piece)
-        if size > limit:
-            return _head(chunks, min(limit, KEPT_BODY_BYTES)), False
-        if not compressed:
+        raw = await content.readany()
+        if inflater is None:
+            piece = raw
+        else:
+            piece = inflater.feed(raw, limit - size + 1) if raw else inflater.flush()
+        if piece:
+            chunks.append(piece)
+            size += len(piece)
+            if size > limit:
+                return _head(chunks, min(limit, KEPT_BODY_BYTES)), False
+        if not raw:
             return b"".join(chunks), True
 
 
