@@ -22,7 +22,7 @@ so a batch's very last task keeps the sweeps' lag instead of its backoff's). A
 sweep never asks for more pages than there are tasks to account for, stops at a repeated
 page, and leaves the tasks it could not reach to their own polls.
 
-Detection lag does not grow with the batch: a sweep fetches each list's pages concurrently,
+Detection lag is kept from growing with the batch: a sweep fetches each list's pages concurrently,
 ``_sweep.PAGE_CONCURRENCY`` at a time, through the client's request path, so the rate gate
 paces them together with retrieves; a 429 or a failed page ends that sweep only, and the next
 starts on schedule. Pages fetched concurrently still move under the walk (finished tasks drop
