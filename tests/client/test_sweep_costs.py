@@ -11,6 +11,8 @@ import asyncio
 import itertools
 import math
 import random
+import weakref
+from typing import Any
 
 from asyncanalyze import AnalyzeTaskResponse, PollPolicy
 from asyncanalyze.polling import PollScheduler
@@ -168,3 +170,38 @@ def test_a_batch_s_last_task_keeps_the_sweep_pace() -> None:
     gaps = [later - earlier for earlier, later in itertools.pairwise(alone)]
     assert max(gaps) <= scheduler.bulk_interval + 0.5
     assert len(gaps) > 50  # polled alone for most of its 900 s
+
+
+def test_sweeps_keep_no_list_item_that_brings_no_news() -> None:
+    """A task listed again in the status it had is not held on to: with 10,000 waits, keeping
+    each sweep's items until the next pushed tens of thousands of objects a sweep into the
+    collector's oldest generation, whose full collections stalled the loop."""
+
+    async def main() -> tuple[int, int]:
+        api = FakeTasksApi()
+        ids = [f"t{index}" for index in range(20)]
+        for task_id in ids:
+            api.add(task_id)
+            api.finish_at[task_id] = 100.0
+        listed: list[list[weakref.ref[AnalyzeTaskResponse]]] = []
+        list_page = api.list_page
+
+        async def tracked_list_page(status: str | None, page: int, limit: int) -> Any:
+            listing = await list_page(status, page, limit)
+            listed.append([weakref.ref(item) for item in listing.data])
+            return listing
+
+        api.list_page = tracked_list_page  # type: ignore[method-assign]
+        scheduler = api.scheduler()
+        waits = [scheduler.register(tid, policy=POLICY, timeout=None) for tid in ids]
+        await asyncio.sleep(60)  # several sweeps, every task still processing
+        first_sweep_alive = sum(ref() is not None for ref in listed[0])
+        later_alive = sum(ref() is not None for refs in listed[1:] for ref in refs)
+        await asyncio.gather(*(w.future for w in waits))
+        await scheduler.aclose()
+        assert len(listed) > 3
+        return first_sweep_alive, later_alive
+
+    first_sweep_alive, later_alive = run_virtual(main)
+    assert first_sweep_alive == 20  # the first look is news: each wait keeps it as `last`
+    assert later_alive == 0

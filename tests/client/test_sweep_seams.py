@@ -1,0 +1,181 @@
+"""A sweep's walk against lists that move under it: a task ending above a page boundary moves
+every later task up a place, so the one at the top of the next page is on neither page the
+walk fetched. The walk looks at such a seam again at once, instead of a sweep later; and it
+reports a task that ended as soon as the page that proves it comes back."""
+
+from __future__ import annotations
+
+import asyncio
+
+from asyncanalyze import _list_spans, _sweep
+
+from .._fake_tasks_api import FakeTasksApi
+from .._virtual_time import run_virtual
+
+LATENCY = 0.15
+
+
+def ten_pages() -> FakeTasksApi:
+    """t0..t499 processing, created in that order: page 1 is t499..t450, page 8 t149..t100,
+    page 9 t99..t50. Pages 1-8 go out together and are read at 0.15 s; pages 9 and 10 go out
+    when they come back and are read at 0.30 s; a second look is read at 0.45 s."""
+    api = FakeTasksApi()
+    api.latency = LATENCY
+    for index in range(500):
+        api.add(f"t{index}")
+    return api
+
+
+def scan(
+    api: FakeTasksApi,
+    never_seen: frozenset[str] = frozenset(),
+    ended_at: dict[str, float] | None = None,
+    others: frozenset[str] = frozenset(),
+) -> _sweep.SweepScan:
+    """One walk for every task of ``api`` but ``others`` (another client's)."""
+
+    async def main() -> _sweep.SweepScan:
+        loop = asyncio.get_running_loop()
+        known = {
+            task_id: None if task_id in never_seen else api.task(task_id, "processing")
+            for task_id in api.status
+            if task_id not in others
+        }
+
+        def on_ended(task_id: str) -> None:
+            if ended_at is not None:
+                ended_at[task_id] = loop.time()
+
+        return await _sweep.scan(
+            api.list_page,
+            known,
+            first_stage=2,
+            try_unfiltered=False,
+            max_pages=600,
+            on_ended=on_ended,
+        )
+
+    return run_virtual(main)
+
+
+def test_a_task_that_moved_across_a_page_boundary_is_found_in_the_same_sweep() -> None:
+    api = ten_pages()
+    api.finish_at["t300"] = 0.2  # between pages 8 and 9: t99 moves up onto page 8
+    found = scan(api)
+    assert "t99" in found.still
+    assert "t300" in found.still  # it was still running when page 4 was read
+    assert not found.shifted
+    assert not found.unknown
+
+
+def test_a_task_that_ended_in_a_seam_is_reported_ended_in_the_same_sweep() -> None:
+    api = ten_pages()
+    api.finish_at["t300"] = 0.2
+    api.finish_at["t99"] = 0.35  # ends after page 9 was read, before the second look
+    found = scan(api)
+    assert found.ended == {"t99"}
+    assert not found.shifted
+
+
+def test_a_second_look_costs_one_page_per_seam() -> None:
+    api = ten_pages()
+    api.finish_at["t300"] = 0.2
+    scan(api)
+    assert len(api.lists) == 11  # ten pages, then one across the 8|9 boundary
+
+
+def test_a_walk_without_seams_asks_for_no_second_look() -> None:
+    api = ten_pages()
+    api.finish_at["t10"] = 0.05  # ends before any page is read: no list moves under the walk
+    found = scan(api)
+    assert found.ended == {"t10"}
+    assert len(api.lists) == 10
+
+
+def test_an_ended_task_is_reported_when_its_page_arrives_not_when_the_walk_ends() -> None:
+    """Its retrieve starts while the walk goes on: with 200 pages at 300 ms, waiting for the
+    whole walk added seconds to every task's lag."""
+    api = ten_pages()
+    api.finish_at["t300"] = 0.05  # on page 4, read at 0.15 s; the walk ends at 0.30 s
+    api.finish_at["t10"] = 0.05  # on page 10
+    ended_at: dict[str, float] = {}
+    found = scan(api, ended_at=ended_at)
+    assert found.ended == {"t300", "t10"}
+    assert ended_at["t300"] < ended_at["t10"] == 2 * LATENCY
+
+
+def test_a_walk_keeps_at_most_page_concurrency_pages_in_flight() -> None:
+    """The rate gate paces every page, but a sweep never asks for more at once than this."""
+    api = ten_pages()
+    for index in range(500, 2000):
+        api.add(f"t{index}")
+    in_flight = 0
+    most = 0
+    list_page = api.list_page
+
+    async def counted(status: str | None, page: int, limit: int) -> object:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        try:
+            return await list_page(status, page, limit)
+        finally:
+            in_flight -= 1
+
+    api.list_page = counted  # type: ignore[assignment,method-assign]
+    found = scan(api)
+    assert found.pages == 40
+    assert most == _sweep.PAGE_CONCURRENCY
+
+
+def test_a_task_never_seen_that_the_lists_lost_is_looked_for_again_not_retrieved() -> None:
+    """Without a created_at to place it by, a new task missing from the lists may have moved
+    between two pages: it is not retrieved (it is running), but looked for next sweep."""
+    api = ten_pages()
+    api.finish_at["t300"] = 0.2
+    found = scan(api, never_seen=frozenset({"t99"}))
+    assert "t99" in found.shifted
+    assert not found.ended
+
+
+def test_a_task_never_seen_that_already_ended_is_retrieved_in_the_same_sweep() -> None:
+    """The unfiltered list's first page holds the newest tasks in any status."""
+    api = ten_pages()
+    api.finish_at["t499"] = 0.05
+    found = scan(api, never_seen=frozenset({"t499"}))
+    assert found.ended == {"t499"}
+    assert api.lists[-1] == (None, 1)
+
+
+def test_a_second_look_puts_the_boundary_near_the_middle_of_its_page() -> None:
+    """Any boundary between pages of 50, deep into a list of 200,000, has at least 10 items
+    of the second look's page on either side: a task that moved a few places either way is on
+    it."""
+    for boundary in range(_list_spans.PAGE_LIMIT, 200_000, _list_spans.PAGE_LIMIT):
+        page, limit = _list_spans.straddling_page(boundary)
+        first = (page - 1) * limit
+        assert _list_spans.MIN_STRADDLING_LIMIT <= limit <= _list_spans.PAGE_LIMIT
+        assert first + 10 <= boundary <= first + limit - 10, (boundary, page, limit)
+
+
+def test_a_walk_is_complete_when_its_last_page_comes_back_before_page_1() -> None:
+    """Pages come back in any order: page 1 (which tells the total) may be the slowest.
+    A task never seen and missing from a fully walked list is then looked for next sweep;
+    had the walk thought the list unfinished, it would be polled on its own."""
+    api = FakeTasksApi()
+    api.latency = LATENCY
+    api.add("theirs")
+    for index in range(100):
+        api.add(f"t{index}")
+    api.finish_at["t0"] = 0.0  # t1..t99 and theirs: exactly two full pages
+    list_page = api.list_page
+
+    async def slow_first_page(status: str | None, page: int, limit: int) -> object:
+        if status is not None and page == 1:
+            await asyncio.sleep(0.1)
+        return await list_page(status, page, limit)
+
+    api.list_page = slow_first_page  # type: ignore[assignment,method-assign]
+    found = scan(api, never_seen=frozenset({"t0"}), others=frozenset({"theirs"}))
+    assert found.shifted == {"t0"}
+    assert not found.unknown
