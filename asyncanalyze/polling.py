@@ -22,23 +22,29 @@ so a batch's very last task keeps the sweeps' lag instead of its backoff's). A
 sweep never asks for more pages than there are tasks to account for, stops at a repeated
 page, and leaves the tasks it could not reach to their own polls.
 
-Detection lag is kept from growing with the batch: a sweep fetches each list's pages concurrently,
-``_sweep.PAGE_CONCURRENCY`` at a time, through the client's request path, so the rate gate
-paces them together with retrieves; a 429 or a failed page ends that sweep only, and the next
-starts on schedule. Pages fetched concurrently still move under the walk (finished tasks drop
-out, later ones move up), which used to cost a wasted retrieve for a running task that merely
-shifted past a page boundary. A missing task is now retrieved only when the walk saw the place
-where it would be listed (its ``created_at`` inside a fetched page's span, or beyond an end of
-a fully walked list). For one in the seam between two pages the walk fetches, at once, one
-more page straddling that boundary, so a task that merely moved is found and one that ended is
-retrieved in the same sweep: about one page per seam, where waiting for the next sweep cost a
-whole sweep interval of lag (max 15.3-16.6 s in 1,000 tasks). A task in a seam even then is
-looked for next sweep, and polled on its own if it is in a seam again.
+Detection lag is kept from growing with the batch. A sweep keeps ``_sweep.PAGE_CONCURRENCY``
+page requests of a list in flight (the next goes out as soon as one comes back), through the
+client's request path, so the rate gate paces them together with retrieves; a 429 or a failed
+page ends that sweep only, and the next starts on schedule. A task that ended is retrieved as
+soon as the page proving it comes back, not after the whole walk: with 200 pages at 300 ms,
+the walk alone takes ~8 s. Pages fetched concurrently still move under the walk (finished tasks
+drop out, later ones move up), which used to cost a wasted retrieve for a running task that
+merely shifted past a page boundary. A missing task is now retrieved only when the walk saw
+the place where it would be listed (its ``created_at`` inside a fetched page's span, or beyond
+an end of a fully walked list). For one in the seam between two pages the walk fetches, at
+once, one more page straddling that boundary, so a task that merely moved is found and one
+that ended is retrieved in the same sweep: about one page per seam, where waiting for the next
+sweep cost a whole sweep interval of lag (max 15.3-16.6 s in 1,000 tasks). A task in a seam
+even then, or never seen yet (it has no ``created_at`` to place it by) and missing, is looked
+for next sweep, and polled on its own if it is missing again. Why not other designs: polling
+every seam task at once cost 1.07 retrieves per task in 3,000; walking windows of 8 pages made
+each window wait for its slowest page.
 
 Sweeps keep only what changed: a task listed in the status its waits last saw keeps that
-earlier snapshot. Holding every list item until the next sweep made 10,000 waits promote tens
-of thousands of objects a sweep to the collector's oldest generation, and the full collections
-that followed stalled the loop for a third of a second.
+earlier snapshot, so a sweep's 10,000 list items die young instead of being promoted to the
+garbage collector's oldest generation. Full collections still cost ~0.25-0.4 s each at 10,000
+waits on a slow machine (each wait holds ~30 objects: its task, coroutines, future), mostly
+while the batch is being created.
 
 Polling has its own policy, separate from request retries: a poll that fails transiently
 (connection trouble, 429, 5xx after the request's own retries) is simply tried again later,
