@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Final
 
 from ._list_spans import PAGE_LIMIT, ListSpans, StampIndex, straddling_page
@@ -44,6 +44,10 @@ IN_PROGRESS: Final = tuple(status.value for status in IN_PROGRESS_STATUSES)
 # Pages of one list in flight at once: 10,000 tasks (200 pages) at 150 ms a round trip are
 # walked in ~4 s instead of 30 s, without a burst the rate gate would have to queue anyway.
 PAGE_CONCURRENCY: Final = 8
+# Second looks at seams per sweep, PAGE_CONCURRENCY at a time. At 10,000 tasks and 300 ms a
+# sweep can leave dozens of seams: 8 looks left ~2,500 tasks in a seam twice running (each a
+# retrieve, most of them wasted); 16 cost ~0.1 pages per task more.
+MAX_SEAM_LOOKS: Final = 2 * PAGE_CONCURRENCY
 
 
 class SweepScan:
@@ -74,11 +78,13 @@ async def scan(
     try_unfiltered: bool,
     max_pages: int,
     on_ended: Callable[[str], None] = lambda task_id: None,
+    again: Collection[str] = (),
 ) -> SweepScan:
     """Walk the lists for the tasks in ``known`` (id -> last seen, or None); raises the
     listing's AnalyzeError if a page cannot be fetched. ``on_ended`` hears of each task of
-    ``SweepScan.ended`` once, as soon as the walk knows, which may be before it returns."""
-    walk = _Walk(list_page, known, max_pages, on_ended)
+    ``SweepScan.ended`` once, as soon as the walk knows, which may be before it returns.
+    ``again``: tasks the last walk reported shifted, whose seams are looked at first."""
+    walk = _Walk(list_page, known, max_pages, on_ended, again)
     return await walk.run(first_stage, try_unfiltered)
 
 
@@ -89,8 +95,10 @@ class _Walk:
         known: Mapping[str, AnalyzeTaskResponse | None],
         max_pages: int,
         on_ended: Callable[[str], None],
+        again: Collection[str],
     ) -> None:
         self._list_page = list_page
+        self._again = again
         self._known = known
         self._max_pages = max_pages
         self._on_ended = on_ended
@@ -171,7 +179,7 @@ class _Walk:
         it a shifted task waited a whole sweep to be looked for again: about two sweep
         intervals of lag (16 s in 1,000 tasks at 150 ms), for ~1 extra page per seam instead.
         """
-        seams: dict[tuple[str, int, int], ListSpans] = {}
+        seams: dict[tuple[str, int, int], tuple[ListSpans, list[str]]] = {}
         for task_id in self._missing:
             last = self._known[task_id]
             if last is None:
@@ -182,16 +190,26 @@ class _Walk:
             for spans, verdict in verdicts:
                 if verdict is False:
                     page, limit = straddling_page(spans.seam_position(last.created_at))
-                    seams[spans.status, page, limit] = spans
-        budget = min(PAGE_CONCURRENCY, self._max_pages - self._result.pages)
-        looks = list(seams.items())[: max(budget, 0)]
-        if not looks:
-            return
-        pages = await _all_or_none([self._fetch(*seam) for seam, _ in looks])
-        for (_, spans), listing in zip(looks, pages, strict=True):
-            if listing.data:
-                self._take(listing.data)
-                spans.add(listing.data)
+                    seams.setdefault((spans.status, page, limit), (spans, []))[1].append(task_id)
+        # A task in a seam at the last sweep too is polled on its own if it is in one again:
+        # its seam is looked at first.
+        order = sorted(
+            seams.items(), key=lambda seam: not any(t in self._again for t in seam[1][1])
+        )
+        for start in range(0, MAX_SEAM_LOOKS, PAGE_CONCURRENCY):
+            budget = min(PAGE_CONCURRENCY, self._max_pages - self._result.pages)
+            looks = [
+                (seam, spans)
+                for seam, (spans, task_ids) in order[start : start + PAGE_CONCURRENCY]
+                if any(task_id in self._missing for task_id in task_ids)
+            ][: max(budget, 0)]
+            if not looks:
+                return
+            pages = await _all_or_none([self._fetch(*seam) for seam, _ in looks])
+            for (_, spans), listing in zip(looks, pages, strict=True):
+                if listing.data:
+                    self._take(listing.data)
+                    spans.add(listing.data)
 
     async def _walk(self, stage: int) -> ListSpans:
         """One list, PAGE_CONCURRENCY pages in flight: a page's successor goes out as soon as

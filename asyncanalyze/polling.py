@@ -630,6 +630,7 @@ class PollScheduler:
                 # Never more pages than polling each task once would cost.
                 max_pages=len(known) + len(_sweep.IN_PROGRESS) + 1,
                 on_ended=self._swept_task_ended,
+                again=self._shifted,
             )
         except AnalyzeError as exc:
             if not is_transient(exc):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from asyncanalyze import _list_spans, _sweep
 
 from .._fake_tasks_api import FakeTasksApi
@@ -31,6 +33,7 @@ def scan(
     never_seen: frozenset[str] = frozenset(),
     ended_at: dict[str, float] | None = None,
     others: frozenset[str] = frozenset(),
+    again: frozenset[str] = frozenset(),
 ) -> _sweep.SweepScan:
     """One walk for every task of ``api`` but ``others`` (another client's)."""
 
@@ -53,6 +56,7 @@ def scan(
             try_unfiltered=False,
             max_pages=600,
             on_ended=on_ended,
+            again=again,
         )
 
     return run_virtual(main)
@@ -179,3 +183,19 @@ def test_a_walk_is_complete_when_its_last_page_comes_back_before_page_1() -> Non
     found = scan(api, never_seen=frozenset({"t0"}), others=frozenset({"theirs"}))
     assert found.shifted == {"t0"}
     assert not found.unknown
+
+
+@pytest.mark.parametrize("again", ["t399", "t198"])
+def test_the_seam_of_a_task_shifted_last_sweep_too_is_looked_at_first(
+    again: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more seams than second looks, the task that would otherwise be polled on its own
+    (in a seam two sweeps running) gets its look."""
+    monkeypatch.setattr(_sweep, "PAGE_CONCURRENCY", 1)  # pages read 0.15 s apart
+    monkeypatch.setattr(_sweep, "MAX_SEAM_LOOKS", 1)
+    api = ten_pages()
+    api.finish_at["t480"] = 0.35  # after page 2 is read: t399 (top of page 3) moves up
+    api.finish_at["t470"] = 0.95  # after page 6 is read: t198 (then top of page 7) moves up
+    found = scan(api, again=frozenset({again}))
+    assert again in found.still
+    assert found.shifted == {"t399", "t198"} - {again}
