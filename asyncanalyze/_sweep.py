@@ -1,23 +1,25 @@
-"""One sweep's walk of the in-progress lists: which waited tasks are still running, which
-have ended (to be retrieved once), and which this walk could not tell about.
+"""One sweep's walk of the in-progress lists: which waited tasks are still running, which have
+ended (to be retrieved once), and which this walk could not tell about.
 
-Pages go out a few at a time (``PAGE_CONCURRENCY`` in flight, the next one sent as soon as one
-comes back) through the caller's ``list_page`` (the client's request path: the rate gate paces
-them with every other GET). The lists move while
-they are walked: a task that finishes drops out and every later task moves up a place, so one
-that sat at the top of page k+1 may be fetched on neither page. A task of ours missing from a
-list therefore only counts as ended when its ``created_at`` (known from an earlier look) lies
-inside the span a fetched page covered (``_list_spans``), or beyond either end of a fully
-walked list. A task last seen in the last in-progress status is reported ended as soon as the
-page covering it comes back, so its retrieve does not wait for the rest of the walk. One that
-falls between two pages' spans may just have shifted: once the lists are walked, each such
-seam gets one more page, fetched at once, sized (30-50 items) so that the boundary sits near
-its middle; a task that moved a few places either way is on it, and one that ended lies inside
-its span. A task still in a seam after that is reported as shifted (the scheduler looks for it
-again next sweep, and polls it on its own if it is in a seam twice running). A task never seen
-yet has no ``created_at`` to place it by: one the status lists did not show is looked for on
-the unfiltered list's first page (the newest tasks, in any status), and otherwise reported as
-shifted too, never as ended because it was absent.
+Pages go out a few at a time (``PAGE_CONCURRENCY`` in flight, more up to
+``MAX_PAGE_CONCURRENCY`` when the last walk took over half a sweep interval; the next one sent
+as soon as one comes back) through the caller's ``list_page`` (the client's request path: the
+rate gate paces them with every other GET). The lists move while they are walked: a task that
+finishes drops out and every later task moves up a place, so one that sat at the top of page
+k+1 may be fetched on neither page. A task of ours missing from a list therefore only counts as
+ended when its ``created_at`` (known from an earlier look) lies inside the span a fetched page
+covered (``_list_spans``), or beyond either end of a fully walked list. A task last seen in the
+last in-progress status is reported ended as soon as the page covering it comes back, so its
+retrieve does not wait for the rest of the walk. One that falls between two pages' spans may
+just have shifted: once the lists are walked, each such seam gets one more page, fetched right
+away, sized (30-50 items) so that the boundary sits near its middle; a task that moved a few
+places either way is on it, and one that ended lies inside its span (seams of tasks in a seam
+at the last sweep too go first, as the looks per sweep are bounded). A task still in a seam
+after that is reported as shifted (the scheduler looks for it again next sweep, and polls it on
+its own if it is in a seam twice running). A task never seen yet has no ``created_at`` to place
+it by: one the status lists did not show is looked for on the unfiltered list's first page (the
+newest tasks, in any status), and otherwise reported as shifted too, never as ended because it
+was absent.
 
 A server that repeats pages, or pages for ever, cannot make a walk endless: it stops after a
 few repeated pages (``_paging.MAX_PAGE_REPEATS``) and after ``max_pages`` requests, and the
@@ -36,7 +38,16 @@ from ._models import AnalyzeTaskResponse, TasksListResponse
 from ._paging import PageRepeats
 from ._task_status import IN_PROGRESS_STATUSES
 
-__all__ = ["IN_PROGRESS", "PAGE_CONCURRENCY", "PAGE_LIMIT", "ListPage", "SweepScan", "scan"]
+__all__ = [
+    "IN_PROGRESS",
+    "MAX_PAGE_CONCURRENCY",
+    "PAGE_CONCURRENCY",
+    "PAGE_LIMIT",
+    "ListPage",
+    "SweepScan",
+    "next_page_concurrency",
+    "scan",
+]
 
 ListPage = Callable[[str | None, int, int], Awaitable[TasksListResponse]]
 # The in-progress statuses in the order tasks move through them, as the list filter takes them.
@@ -44,7 +55,10 @@ IN_PROGRESS: Final = tuple(status.value for status in IN_PROGRESS_STATUSES)
 # Pages of one list in flight at once: 10,000 tasks (200 pages) at 150 ms a round trip are
 # walked in ~4 s instead of 30 s, without a burst the rate gate would have to queue anyway.
 PAGE_CONCURRENCY: Final = 8
-# Second looks at seams per sweep, PAGE_CONCURRENCY at a time. At 10,000 tasks and 300 ms a
+# With more pages or a slower network, up to this many: 200 pages at 300 ms take 7.5 s at 8 in
+# flight, nearly a whole sweep interval, so the lag grew past it (p95 11 s at 10,000 tasks).
+MAX_PAGE_CONCURRENCY: Final = 32
+# Second looks at seams per sweep, as many at a time as pages. At 10,000 tasks and 300 ms a
 # sweep can leave dozens of seams: 8 looks left ~2,500 tasks in a seam twice running (each a
 # retrieve, most of them wasted); 16 cost ~0.1 pages per task more.
 MAX_SEAM_LOOKS: Final = 2 * PAGE_CONCURRENCY
@@ -70,6 +84,14 @@ class SweepScan:
         self.unfiltered_missed = False
 
 
+def next_page_concurrency(current: int, took: float, interval: float) -> int:
+    """Pages in flight for the next sweep, from how long the last one ``took`` with
+    ``current``: enough for a walk of about half the sweep ``interval``, within
+    PAGE_CONCURRENCY..MAX_PAGE_CONCURRENCY (the rate gate still paces every page)."""
+    wanted = math.ceil(current * took / (interval / 2)) if interval > 0 else PAGE_CONCURRENCY
+    return max(PAGE_CONCURRENCY, min(MAX_PAGE_CONCURRENCY, wanted))
+
+
 async def scan(
     list_page: ListPage,
     known: Mapping[str, AnalyzeTaskResponse | None],
@@ -79,12 +101,15 @@ async def scan(
     max_pages: int,
     on_ended: Callable[[str], None] = lambda task_id: None,
     again: Collection[str] = (),
+    page_concurrency: int | None = None,
 ) -> SweepScan:
     """Walk the lists for the tasks in ``known`` (id -> last seen, or None); raises the
     listing's AnalyzeError if a page cannot be fetched. ``on_ended`` hears of each task of
     ``SweepScan.ended`` once, as soon as the walk knows, which may be before it returns.
-    ``again``: tasks the last walk reported shifted, whose seams are looked at first."""
-    walk = _Walk(list_page, known, max_pages, on_ended, again)
+    ``again``: tasks the last walk reported shifted, whose seams are looked at first.
+    ``page_concurrency``: pages in flight (PAGE_CONCURRENCY when not given)."""
+    concurrency = PAGE_CONCURRENCY if page_concurrency is None else page_concurrency
+    walk = _Walk(list_page, known, max_pages, on_ended, again, concurrency)
     return await walk.run(first_stage, try_unfiltered)
 
 
@@ -96,8 +121,10 @@ class _Walk:
         max_pages: int,
         on_ended: Callable[[str], None],
         again: Collection[str],
+        concurrency: int,
     ) -> None:
         self._list_page = list_page
+        self._concurrency = concurrency
         self._again = again
         self._known = known
         self._max_pages = max_pages
@@ -172,7 +199,8 @@ class _Walk:
         self._take(listing.data)
 
     async def _look_at_seams(self, walked: list[tuple[int, ListSpans]]) -> None:
-        """Fetch once more, at once, the places where missing tasks fell between two pages.
+        """Fetch once more, right after the walk, the places where missing tasks fell between
+        two pages (up to ``MAX_SEAM_LOOKS``, as many at a time as the walk's pages).
 
         One page straddling each such seam (``straddling_page``) shows the tasks that moved
         across it while the walk went by, and its span settles the ones that are gone. Without
@@ -196,11 +224,11 @@ class _Walk:
         order = sorted(
             seams.items(), key=lambda seam: not any(t in self._again for t in seam[1][1])
         )
-        for start in range(0, MAX_SEAM_LOOKS, PAGE_CONCURRENCY):
-            budget = min(PAGE_CONCURRENCY, self._max_pages - self._result.pages)
+        for start in range(0, MAX_SEAM_LOOKS, self._concurrency):
+            budget = min(self._concurrency, self._max_pages - self._result.pages)
             looks = [
                 (seam, spans)
-                for seam, (spans, task_ids) in order[start : start + PAGE_CONCURRENCY]
+                for seam, (spans, task_ids) in order[start : start + self._concurrency]
                 if any(task_id in self._missing for task_id in task_ids)
             ][: max(budget, 0)]
             if not looks:
@@ -212,7 +240,7 @@ class _Walk:
                     spans.add(listing.data)
 
     async def _walk(self, stage: int) -> ListSpans:
-        """One list, PAGE_CONCURRENCY pages in flight: a page's successor goes out as soon as
+        """One list, a few pages in flight: a page's successor goes out as soon as
         any page comes back, not when the slowest of a window does (with latency spread, a
         window of 8 waits ~1.5x the median round trip)."""
         status = IN_PROGRESS[stage]
@@ -242,7 +270,7 @@ class _Walk:
         wanted = candidates if settles is not None else 1
         try:
             while True:
-                in_flight = min(PAGE_CONCURRENCY, -(-wanted // PAGE_LIMIT))
+                in_flight = min(self._concurrency, -(-wanted // PAGE_LIMIT))
                 while (
                     len(running) < in_flight
                     and next_number <= end

@@ -23,7 +23,8 @@ sweep never asks for more pages than there are tasks to account for, stops at a 
 page, and leaves the tasks it could not reach to their own polls.
 
 Detection lag is kept from growing with the batch. A sweep keeps ``_sweep.PAGE_CONCURRENCY``
-page requests of a list in flight (the next goes out as soon as one comes back), through the
+page requests of a list in flight (the next goes out as soon as one comes back; up to
+``_sweep.MAX_PAGE_CONCURRENCY`` when the last walk took over half a sweep interval), through the
 client's request path, so the rate gate paces them together with retrieves; a 429 or a failed
 page ends that sweep only, and the next starts on schedule. A task that ended is retrieved as
 soon as the page proving it comes back, not after the whole walk: with 200 pages at 300 ms,
@@ -204,6 +205,8 @@ class PollScheduler:
         self._sweep_retrieves: asyncio.Semaphore | None = None
         # Pages the last sweep needed (None before the first): what a sweep is expected to cost.
         self._sweep_pages: int | None = None
+        # Pages a sweep keeps in flight: more when the last walk took over half an interval.
+        self._page_concurrency = _sweep.PAGE_CONCURRENCY
         # Tasks the last sweep could not reach: polled on their own until one does.
         self._unswept: set[str] = set()
         self._shifted: set[str] = set()  # in a seam between pages at the last sweep
@@ -621,6 +624,7 @@ class PollScheduler:
         # for, so its absence says nothing (the next sweep covers it).
         known = {task_id: waits[0].last for task_id, waits in self._waits.items()}
         self._sweeps_since_unfiltered_miss += 1
+        started = self._clock()
         try:
             found = await _sweep.scan(
                 self._list_page,
@@ -631,11 +635,15 @@ class PollScheduler:
                 max_pages=len(known) + len(_sweep.IN_PROGRESS) + 1,
                 on_ended=self._swept_task_ended,
                 again=self._shifted,
+                page_concurrency=self._page_concurrency,
             )
         except AnalyzeError as exc:
             if not is_transient(exc):
                 self._fail_all(exc)
             return  # a transient failure delays this sweep only
+        self._page_concurrency = _sweep.next_page_concurrency(
+            self._page_concurrency, self._clock() - started, self.bulk_interval
+        )
         if found.unfiltered_missed:
             self._sweeps_since_unfiltered_miss = 0
         self._sweep_pages = found.pages

@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from asyncanalyze import _list_spans, _sweep
+from asyncanalyze import PollPolicy, _list_spans, _sweep
 
 from .._fake_tasks_api import FakeTasksApi
 from .._virtual_time import run_virtual
@@ -199,3 +199,50 @@ def test_the_seam_of_a_task_shifted_last_sweep_too_is_looked_at_first(
     found = scan(api, again=frozenset({again}))
     assert again in found.still
     assert found.shifted == {"t399", "t198"} - {again}
+
+
+def test_a_slow_walk_gets_more_pages_in_flight_next_sweep() -> None:
+    """20 pages at 2 s a round trip take 6 s at 8 in flight, most of an 8 s interval: the next
+    sweeps keep more in flight (bounded), so a task is still looked at about every interval."""
+
+    async def main() -> list[int]:
+        api = FakeTasksApi()
+        api.latency = 2.0
+        ids = [f"t{index}" for index in range(1000)]
+        for task_id in ids:
+            api.add(task_id)
+            api.finish_at[task_id] = 120.0
+        in_flight = 0
+        most_by_sweep: list[int] = []
+        list_page = api.list_page
+
+        async def counted(status: str | None, page: int, limit: int) -> object:
+            nonlocal in_flight
+            in_flight += 1
+            if page == 1 and status == "processing":
+                most_by_sweep.append(0)
+            if most_by_sweep:
+                most_by_sweep[-1] = max(most_by_sweep[-1], in_flight)
+            try:
+                return await list_page(status, page, limit)
+            finally:
+                in_flight -= 1
+
+        api.list_page = counted  # type: ignore[assignment,method-assign]
+        scheduler = api.scheduler()
+        waits = [scheduler.register(tid, policy=PollPolicy(), timeout=None) for tid in ids]
+        await asyncio.gather(*(w.future for w in waits))
+        await scheduler.aclose()
+        return most_by_sweep
+
+    most_by_sweep = run_virtual(main)
+    assert most_by_sweep[0] == _sweep.PAGE_CONCURRENCY
+    assert _sweep.PAGE_CONCURRENCY < max(most_by_sweep) <= _sweep.MAX_PAGE_CONCURRENCY
+
+
+def test_pages_in_flight_follow_how_long_the_last_walk_took() -> None:
+    interval = 8.0
+    assert _sweep.next_page_concurrency(8, 1.0, interval) == _sweep.PAGE_CONCURRENCY
+    assert _sweep.next_page_concurrency(8, 8.0, interval) == 16
+    assert _sweep.next_page_concurrency(16, 60.0, interval) == _sweep.MAX_PAGE_CONCURRENCY
+    assert _sweep.next_page_concurrency(32, 0.5, interval) == _sweep.PAGE_CONCURRENCY
