@@ -27,8 +27,8 @@ page requests of a list in flight (the next goes out as soon as one comes back; 
 ``_sweep.MAX_PAGE_CONCURRENCY`` when the last walk took over half a sweep interval), through the
 client's request path, so the rate gate paces them together with retrieves; a 429 or a failed
 page ends that sweep only, and the next starts on schedule. A task that ended is retrieved as
-soon as the page proving it comes back, not after the whole walk: with 200 pages at 300 ms,
-the walk alone takes ~8 s. Pages fetched concurrently still move under the walk (finished tasks
+soon as the page proving it comes back, not after the whole walk: 200 pages at 300 ms take
+~7.5 s at 8 in flight. Pages fetched concurrently still move under the walk (finished tasks
 drop out, later ones move up), which used to cost a wasted retrieve for a running task that
 merely shifted past a page boundary. A missing task is now retrieved only when the walk saw
 the place where it would be listed (its ``created_at`` inside a fetched page's span, or beyond
@@ -43,7 +43,7 @@ each window wait for its slowest page.
 
 Sweeps keep only what changed: a task listed in the status its waits last saw keeps that
 earlier snapshot, so a sweep's 10,000 list items die young instead of being promoted to the
-garbage collector's oldest generation. Full collections still cost ~0.25-0.4 s each at 10,000
+garbage collector's oldest generation. Full collections still cost ~0.2-0.5 s each at 10,000
 waits on a slow machine (each wait holds ~30 objects: its task, coroutines, future), mostly
 while the batch is being created.
 
