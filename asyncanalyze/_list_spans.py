@@ -37,7 +37,7 @@ class ListSpans:
         self.status = status
         self.spans: list[tuple[datetime, datetime]] = []  # (oldest, newest) of each page
         self.newest_by_page: dict[int, datetime] = {}  # the walk's own pages, by number
-        self.top: datetime | None = None  # newest on the first page
+        self.top: datetime | None = None  # newest of every page seen
         self.bottom: datetime | None = None  # everything older is known absent
         self.complete = False  # walked to the end (or to tasks older than all of ours)
 

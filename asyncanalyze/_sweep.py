@@ -224,19 +224,25 @@ class _Walk:
         order = sorted(
             seams.items(), key=lambda seam: not any(t in self._again for t in seam[1][1])
         )
-        for start in range(0, MAX_SEAM_LOOKS, self._concurrency):
-            budget = min(self._concurrency, self._max_pages - self._result.pages)
-            looks = [
-                (seam, spans)
-                for seam, (spans, task_ids) in order[start : start + self._concurrency]
-                if any(task_id in self._missing for task_id in task_ids)
-            ][: max(budget, 0)]
+        looked = 0
+        while order and looked < MAX_SEAM_LOOKS:
+            budget = min(self._concurrency, MAX_SEAM_LOOKS - looked)
+            budget = min(budget, self._max_pages - self._result.pages)
+            # A seam whose tasks an earlier look already found needs no look of its own.
+            order = [seam for seam in order if any(t in self._missing for t in seam[1][1])]
+            looks, order = order[: max(budget, 0)], order[max(budget, 0) :]
             if not looks:
                 return
+            looked += len(looks)
             pages = await _all_or_none([self._fetch(*seam) for seam, _ in looks])
-            for (_, spans), listing in zip(looks, pages, strict=True):
-                if listing.data:
-                    self._take(listing.data)
+            for (_, (spans, _)), listing in zip(looks, pages, strict=True):
+                if not listing.data:
+                    continue
+                self._take(listing.data)
+                # Only the last list's look proves a task gone: the walk has moved on past
+                # an earlier list, and a task absent from its look may just have moved on to
+                # a list already walked (statuses move forward).
+                if spans.status == IN_PROGRESS[-1]:
                     spans.add(listing.data)
 
     async def _walk(self, stage: int) -> ListSpans:
@@ -287,23 +293,24 @@ class _Walk:
                 arrived, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for fetch in sorted(arrived, key=running.__getitem__):
                     number = running.pop(fetch)
-                    listing = fetch.result()
                     if number > end:
+                        _discard(fetch)  # past the end: not needed, even if it failed
                         continue
+                    listing = fetch.result()
                     stop = self._read_page(spans, settles, repeats, number, listing)
                     if stop is None:
                         return spans
                     end = min(end, stop)
                 for fetch, number in list(running.items()):
                     if number > end:
-                        fetch.cancel()
+                        _discard(fetch)
                         del running[fetch]
                 wanted = len(self._missing)
                 if not self._missing:
                     return spans  # every task of ours is accounted for
         finally:
             for fetch in running:
-                fetch.cancel()
+                _discard(fetch)
 
     def _read_page(
         self,
@@ -382,6 +389,15 @@ async def _all_or_none(
         for fetch in running:
             fetch.cancel()
         raise
+
+
+def _discard(fetch: asyncio.Future[TasksListResponse]) -> None:
+    """A page the walk no longer needs: stopped if still on the wire, its error (if it failed
+    beside the one that ended the walk) read, so asyncio does not log it as never retrieved."""
+    if not fetch.done():
+        fetch.cancel()
+    elif not fetch.cancelled():
+        fetch.exception()
 
 
 def _stage_of(task: AnalyzeTaskResponse | None) -> int:

@@ -550,13 +550,25 @@ class PollScheduler:
 
     def _swept_task_ended(self, task_id: str) -> None:
         """The walk knows ``task_id`` left the lists: retrieve it now, while the walk goes on."""
-        if task_id in self._waits:
+        if task_id in self._polling:
+            # That poll may have been answered before the task ended: retrieve it again
+            # when it comes back (as for a webhook's hint).
+            self._ended.add(task_id)
+        elif task_id in self._waits:
             self._start_poll(task_id, from_sweep=True)
 
     def _still_running(self, task_id: str) -> None:
-        """A sweep listed ``task_id`` in the status its waits last saw: only the next look is
-        planned (the earlier snapshot stays their ``last``: same status, nothing to report)."""
-        for wait in self._waits.get(task_id, ()):
+        """A sweep listed ``task_id`` in the status its first wait last saw (the one the sweep
+        compared with): a later wait that has not seen that status yet is told now; for the
+        others only the next look is planned (their earlier snapshot stays their ``last``)."""
+        waits = self._waits.get(task_id, [])
+        seen = waits[0].last if waits else None
+        if seen is not None and any(
+            wait.last is None or wait.last.status != seen.status for wait in waits
+        ):
+            self._observe(task_id, seen)
+            return
+        for wait in waits:
             if not wait.future.done() and wait not in self._callbacks:
                 self._schedule_next(wait)
 

@@ -6,10 +6,11 @@ reports a task that ended as soon as the page that proves it comes back."""
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
-from asyncanalyze import PollPolicy, _list_spans, _sweep
+from asyncanalyze import APIConnectionError, PollPolicy, TasksListResponse, _list_spans, _sweep
 
 from .._fake_tasks_api import FakeTasksApi
 from .._virtual_time import run_virtual
@@ -246,3 +247,88 @@ def test_pages_in_flight_follow_how_long_the_last_walk_took() -> None:
     assert _sweep.next_page_concurrency(8, 8.0, interval) == 16
     assert _sweep.next_page_concurrency(16, 60.0, interval) == _sweep.MAX_PAGE_CONCURRENCY
     assert _sweep.next_page_concurrency(32, 0.5, interval) == _sweep.PAGE_CONCURRENCY
+
+
+def test_a_second_look_at_an_earlier_list_proves_nothing_about_a_task_that_moved_on() -> None:
+    """The walk has moved past the queued list when it looks at a queued seam again: a task
+    missing from that look may have moved on to a list already walked. It is looked for
+    again, never retrieved as ended."""
+
+    async def main() -> _sweep.SweepScan:
+        api = FakeTasksApi()
+        api.latency = LATENCY
+        for index in range(100):
+            api.add(f"q{index}", "queued")  # page 1: q99..q50, page 2: q49..q0
+        loop = asyncio.get_running_loop()
+        # Queued page 1 is read at 0.15 s, page 2 at 0.30 s, pending at 0.45 s, processing
+        # at 0.60 s, the second look at the queued seam at 0.75 s.
+        loop.call_at(0.2, api.status.__setitem__, "q80", "processing")  # q49 moves up
+        loop.call_at(0.65, api.status.__setitem__, "q49", "pending")  # after pending's walk
+        known = {task_id: api.task(task_id, "queued") for task_id in api.status}
+        return await _sweep.scan(
+            api.list_page, known, first_stage=0, try_unfiltered=False, max_pages=100
+        )
+
+    found = run_virtual(main)
+    assert "q49" in found.shifted
+    assert not found.ended
+
+
+def test_a_sweep_tells_a_later_wait_the_status_an_earlier_one_already_saw() -> None:
+    """A sweep compares a listed task with its first wait's last look: a second wait on the
+    same task, registered later, still hears the status (and keeps it for a timeout)."""
+
+    async def main() -> list[str]:
+        api = FakeTasksApi()
+        ids = [f"t{index}" for index in range(20)]
+        for task_id in ids:
+            api.add(task_id)
+            api.finish_at[task_id] = 100.0
+        scheduler = api.scheduler()
+        waits = [scheduler.register(tid, policy=PollPolicy(), timeout=None) for tid in ids]
+        await asyncio.sleep(20)  # swept: t0's first wait has seen "processing"
+        heard: list[str] = []
+        later = scheduler.register(
+            "t0",
+            policy=PollPolicy(),
+            timeout=None,
+            on_status_change=lambda task: heard.append(task.status.value),
+        )
+        await asyncio.sleep(20)  # more sweeps, t0 still processing
+        heard_before_the_end = list(heard)
+        await asyncio.gather(*(w.future for w in [*waits, later]))
+        await scheduler.aclose()
+        return heard_before_the_end
+
+    assert run_virtual(main) == ["processing"]
+
+
+def test_pages_failing_together_fail_the_walk_once_and_leave_no_error_unread() -> None:
+    """Two pages of one window fail: the walk raises the first; the second's error is read,
+    not left for asyncio to report as never retrieved."""
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        reported: list[str] = []
+        loop.set_exception_handler(lambda _, context: reported.append(context["message"]))
+        api = ten_pages()
+        list_page = api.list_page
+
+        async def failing(status: str | None, page: int, limit: int) -> TasksListResponse:
+            listing = await list_page(status, page, limit)
+            if page in (3, 4):
+                raise APIConnectionError("connection reset")
+            return listing
+
+        known = {task_id: api.task(task_id, "processing") for task_id in api.status}
+        failed = False
+        try:
+            await _sweep.scan(failing, known, first_stage=2, try_unfiltered=False, max_pages=50)
+        except APIConnectionError:
+            failed = True  # dropped here, with the walk's frame and its page futures
+        assert failed
+        gc.collect()
+        await asyncio.sleep(0)
+        return reported
+
+    assert run_virtual(main) == []
