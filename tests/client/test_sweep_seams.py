@@ -10,7 +10,14 @@ import gc
 
 import pytest
 
-from asyncanalyze import APIConnectionError, PollPolicy, TasksListResponse, _list_spans, _sweep
+from asyncanalyze import (
+    AnalyzeTaskResponse,
+    APIConnectionError,
+    PollPolicy,
+    TasksListResponse,
+    _list_spans,
+    _sweep,
+)
 
 from .._fake_tasks_api import FakeTasksApi
 from .._virtual_time import run_virtual
@@ -332,3 +339,40 @@ def test_pages_failing_together_fail_the_walk_once_and_leave_no_error_unread() -
         return reported
 
     assert run_virtual(main) == []
+
+
+def test_an_end_seen_during_the_task_s_own_poll_is_retrieved_when_it_returns() -> None:
+    """The poll on the wire may have been answered before the task ended: once it comes
+    back still running, the task is retrieved again at once, not a sweep later."""
+
+    async def main() -> float:
+        api = FakeTasksApi()
+        ids = [f"t{index}" for index in range(20)]
+        for task_id in ids:
+            api.add(task_id)
+            api.finish_at[task_id] = 50.0 if task_id == "t0" else 500.0
+        loop = asyncio.get_running_loop()
+        retrieve = api.retrieve
+        slow = [True]
+
+        async def first_t0_retrieve_is_slow(task_id: str) -> AnalyzeTaskResponse:
+            if task_id == "t0" and slow[0]:
+                slow[0] = False
+                task = api.task(task_id)  # read now (running), answered 20 s later
+                await asyncio.sleep(20)
+                return task  # type: ignore[no-any-return]
+            return await retrieve(task_id)
+
+        api.retrieve = first_t0_retrieve_is_slow  # type: ignore[method-assign]
+        scheduler = api.scheduler()
+        waits = {tid: scheduler.register(tid, policy=PollPolicy(), timeout=None) for tid in ids}
+        await asyncio.sleep(45)
+        scheduler.notify_terminal("t0")  # an early hint: t0 is polled alone, 45 s -> 65 s
+        await waits["t0"].future
+        seen_at = loop.time()
+        await scheduler.aclose()
+        return seen_at
+
+    # A sweep after 50 s sees t0 gone while its poll is on the wire; that poll comes back
+    # at 65 s with "processing", and t0 is retrieved again then (a sweep later: ~72 s).
+    assert run_virtual(main) < 66.0
